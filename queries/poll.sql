@@ -1,0 +1,105 @@
+-- One poll: every session worth showing, who blocks whom, and the locks of the sessions
+-- involved, in ONE statement, so that pg_stat_activity, pg_blocking_pids and pg_locks
+-- describe the same moment and the poll costs a single round trip.
+--
+-- Why it is written this way:
+-- * pg_blocking_pids() briefly takes the lock manager's partition locks, so it is called
+--   only for backends whose wait_event_type is 'Lock' (as pganalyze's collector does).
+-- * Nothing here opens a relation: no pg_relation_size() and friends, no pg_get_indexdef(),
+--   no 'x'::regclass on user tables. Those queue behind a pending AccessExclusiveLock and
+--   would make the monitor part of the pile-up. Names and sizes come from pg_class and
+--   pg_namespace (catalog reads that take no lock on the relation), and only for relations
+--   of the current database, because other databases' OIDs mean nothing here.
+-- * waitstart exists from PostgreSQL 14 only; reading it through to_jsonb(l) makes the same
+--   text work on 13 (the key is simply absent).
+-- * pg_locks is restricted to the sessions involved in a wait (and their parallel workers),
+--   so a busy server with thousands of idle locks costs no more JSON than a quiet one.
+-- * Prepared transactions hold locks with pid NULL and are reported by pg_blocking_pids as
+--   pid 0; they become one pseudo-session 0, named from pg_prepared_xacts.
+-- * The monitor's own backend is left out everywhere.
+--
+-- $1: a database name to restrict the listing to, or NULL for every database. Waiters are
+--     taken from that database only; their blockers are shown wherever they are.
+WITH act AS MATERIALIZED (
+    SELECT a.pid, a.leader_pid, a.usename::text AS usename, a.datname::text AS datname,
+           a.application_name, host(a.client_addr) AS client_addr, a.backend_type,
+           a.state, a.wait_event_type, a.wait_event, a.query, a.backend_start,
+           a.xact_start, a.query_start, a.state_change, a.usesysid
+    FROM pg_stat_activity a
+    WHERE a.pid <> pg_backend_pid()
+),
+waiting AS MATERIALIZED (
+    SELECT a.pid, pg_blocking_pids(a.pid) AS blocked_by
+    FROM act a
+    WHERE a.wait_event_type = 'Lock'
+      AND ($1::text IS NULL OR a.datname = $1)
+),
+involved AS MATERIALIZED (
+    SELECT pid FROM waiting
+    UNION
+    SELECT unnest(blocked_by) FROM waiting
+),
+involved_all AS MATERIALIZED (
+    SELECT pid FROM involved
+    UNION
+    SELECT a.pid FROM act a JOIN involved i ON a.leader_pid = i.pid
+),
+here AS (
+    SELECT oid FROM pg_database WHERE datname = current_database()
+),
+lock_rows AS (
+    SELECT coalesce(l.pid, 0) AS pid,
+           json_agg(json_build_object(
+               'locktype', l.locktype,
+               'mode', l.mode,
+               'granted', l.granted,
+               'database', l.database::int8,
+               'relation', l.relation::int8,
+               'relation_name', CASE
+                   WHEN c.oid IS NOT NULL THEN quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+                   WHEN l.relation IS NOT NULL THEN 'db ' || coalesce(d.datname::text, l.database::text) || ', oid ' || l.relation
+               END,
+               'page', l.page,
+               'tuple', l.tuple,
+               'virtualxid', l.virtualxid,
+               'transactionid', l.transactionid::text,
+               'classid', l.classid::int8,
+               'objid', l.objid::int8,
+               'objsubid', l.objsubid,
+               'waitstart', to_jsonb(l) -> 'waitstart',
+               'reltuples', c.reltuples,
+               'relpages', c.relpages
+           )) AS locks
+    FROM pg_locks l
+    LEFT JOIN pg_class c
+           ON c.oid = l.relation AND (l.database = 0 OR l.database = (SELECT oid FROM here))
+    LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_database d ON d.oid = l.database
+    WHERE l.pid IN (SELECT pid FROM involved_all)
+       OR (l.pid IS NULL AND l.virtualtransaction LIKE '-1/%'
+           AND EXISTS (SELECT 1 FROM involved WHERE pid = 0))
+    GROUP BY coalesce(l.pid, 0)
+),
+sessions AS (
+    SELECT a.pid, a.leader_pid, a.usename, a.datname, a.application_name, a.client_addr,
+           a.backend_type, a.state, a.wait_event_type, a.wait_event, a.query,
+           a.backend_start, a.xact_start, a.query_start, a.state_change,
+           coalesce(r.rolsuper, false) AS is_superuser, w.blocked_by
+    FROM act a
+    LEFT JOIN waiting w ON w.pid = a.pid
+    LEFT JOIN pg_roles r ON r.oid = a.usesysid
+    WHERE (a.backend_type = 'client backend' OR w.pid IS NOT NULL
+           OR a.pid IN (SELECT pid FROM involved_all))
+      AND ($1::text IS NULL OR a.datname = $1 OR a.pid IN (SELECT pid FROM involved_all))
+    UNION ALL
+    SELECT 0, NULL, string_agg(p.owner::text, ', '), min(p.database::text),
+           string_agg(p.gid, ', '), NULL, 'prepared transaction', 'prepared', NULL, NULL,
+           'PREPARE TRANSACTION ' || string_agg(quote_literal(p.gid), ', '),
+           min(p.prepared), min(p.prepared), NULL, min(p.prepared), false, NULL
+    FROM pg_prepared_xacts p
+    WHERE EXISTS (SELECT 1 FROM involved WHERE pid = 0)
+    HAVING count(*) > 0
+)
+SELECT s.*, lr.locks, statement_timestamp() AS taken_at
+FROM sessions s
+LEFT JOIN lock_rows lr ON lr.pid = s.pid

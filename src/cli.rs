@@ -1,0 +1,167 @@
+//! Command-line definitions. Dispatch lives in main.rs; nothing else happens here.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pglocks",
+    version,
+    about = "Who is blocking the migration, what is queued behind it, and what to do about it.",
+    disable_help_flag = true,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+    /// Print help
+    #[arg(long, action = ArgAction::Help, global = true)]
+    pub help: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Poll once and print (or write) the analysis, then exit.
+    Snapshot(SnapshotArgs),
+    /// Start a throwaway PostgreSQL, stage a stalled migration, and open the TUI on it.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// json or markdown [default: markdown on a terminal, json otherwise]
+    #[arg(long, short = 'f', value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Write to this new file instead of stdout (never overwrites)
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many sessions queue behind the stalled migration
+    #[arg(long, default_value_t = 25)]
+    pub queued: usize,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+/// Where to connect, as psql takes it: a URI or conninfo string, -h -p -U -d, or PG* variables.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ConnArgs {
+    /// postgres://user@host:port/db URI, or a "host=... dbname=..." conninfo string
+    #[arg(value_name = "CONN")]
+    pub conn: Option<String>,
+    /// Server host or Unix socket directory [env: PGHOST]
+    #[arg(short = 'h', long)]
+    pub host: Option<String>,
+    /// Server port [env: PGPORT]
+    #[arg(short = 'p', long)]
+    pub port: Option<String>,
+    /// User name [env: PGUSER]
+    #[arg(short = 'U', long = "username")]
+    pub user: Option<String>,
+    /// Database to connect to [env: PGDATABASE]
+    #[arg(short = 'd', long = "dbname")]
+    pub dbname: Option<String>,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct AnalysisArgs {
+    /// Show only this database's sessions (blockers elsewhere still appear)
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Treat this pid as the migration (repeatable)
+    #[arg(long = "migration-pid")]
+    pub migration_pids: Vec<i32>,
+    /// Comma-separated application_name fragments that mark a migration
+    #[arg(long = "migration-app", default_value = crate::migration::DEFAULT_MIGRATION_APPS)]
+    pub migration_app: String,
+    /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m)
+    #[arg(long = "long-xact", default_value = "1m", value_parser = parse_duration)]
+    pub long_xact: Duration,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct TuiArgs {
+    /// Poll period: 500ms, 1s, or a bare number of seconds
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Never signal a backend: the terminate and cancel keys are disabled
+    #[arg(long)]
+    pub read_only: bool,
+    /// Where the snapshot key writes its files
+    #[arg(long, default_value = ".")]
+    pub snapshot_dir: PathBuf,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// `500ms`, `1s`, `2m`, or a bare `2` meaning seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("invalid duration \"{s}\""));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("invalid duration \"{s}\": {e}"))
+}
+
+impl AnalysisArgs {
+    pub fn options(&self) -> crate::analysis::Options {
+        crate::analysis::Options {
+            rules: crate::migration::MigrationRules::new(
+                &self.migration_app,
+                self.migration_pids.clone(),
+            ),
+            long_xact_s: self.long_xact.as_secs_f64(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
+
+    #[test]
+    fn psql_style_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "pglocks", "snapshot", "-h", "/tmp", "-p", "5433", "-U", "bob", "-d", "app",
+            "--format", "json",
+        ])
+        .unwrap();
+        let Some(Command::Snapshot(s)) = cli.command else {
+            panic!("not a snapshot")
+        };
+        assert_eq!(s.conn.host.as_deref(), Some("/tmp"));
+        assert_eq!(s.format, Some(Format::Json));
+        assert!(Cli::try_parse_from(["pglocks", "snapshot", "--format", "xml"]).is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! The only code that talks to PostgreSQL: connecting the way libpq does, polling and
+//! signalling. It is also the only code that knows column names.
+mod connect;
+pub mod conninfo;
+mod error;
+mod poll;
+mod signal;
+pub mod tls;
+
+pub use connect::{Connection, Privileges, connect};
+pub use error::DbError;
+pub use signal::{Signal, SignalOutcome};

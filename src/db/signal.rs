@@ -1,0 +1,156 @@
+//! Cancelling and terminating, with the pid re-checked in the same statement as the signal
+//! and the outcome verified afterwards.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::error::SqlState;
+
+use super::DbError;
+use super::connect::{Connection, bounded};
+
+/// How long pg_terminate_backend(pid, timeout) waits for the backend to exit (PG14+).
+const TERMINATE_WAIT_MS: i64 = 1_500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Terminate,
+    Cancel,
+}
+
+impl Signal {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Signal::Terminate => "terminate",
+            Signal::Cancel => "cancel",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignalOutcome {
+    /// The backend is gone.
+    Terminated,
+    /// The cancel was delivered; the session's state afterwards, if it still exists.
+    Cancelled { state_after: Option<String> },
+    /// Terminate was sent but the backend had not exited when we checked.
+    StillAlive,
+    /// The server refused: the message says which grant is missing.
+    NotPermitted(String),
+    /// The pid is gone, or belongs to a different backend now: nothing was signalled.
+    AlreadyGone,
+    /// The monitor's own backend: never signalled.
+    Refused(String),
+}
+
+impl SignalOutcome {
+    pub fn describe(&self) -> String {
+        match self {
+            SignalOutcome::Terminated => "terminated".into(),
+            SignalOutcome::Cancelled { state_after } => match state_after {
+                Some(s) => format!("cancel sent; session now {s}"),
+                None => "cancel sent; session has ended".into(),
+            },
+            SignalOutcome::StillAlive => "terminate sent, but the backend is still alive".into(),
+            SignalOutcome::NotPermitted(m) => format!("not permitted: {m}"),
+            SignalOutcome::AlreadyGone => {
+                "already gone (or the pid now belongs to another session); nothing signalled".into()
+            }
+            SignalOutcome::Refused(m) => format!("refused: {m}"),
+        }
+    }
+}
+
+impl Connection {
+    pub async fn signal(
+        &self,
+        signal: Signal,
+        pid: i32,
+        backend_start: DateTime<Utc>,
+    ) -> Result<SignalOutcome, DbError> {
+        if pid == self.monitor_pid {
+            return Ok(SignalOutcome::Refused(
+                "that is pglocks' own backend".into(),
+            ));
+        }
+        if pid == crate::model::PREPARED_XACT_PID {
+            return Ok(SignalOutcome::Refused(
+                "a prepared transaction has no backend; use COMMIT PREPARED or ROLLBACK PREPARED"
+                    .into(),
+            ));
+        }
+        let result = match signal {
+            Signal::Terminate => {
+                let sql = if self.server.version_num >= 140000 {
+                    include_str!("../../queries/signal_terminate.sql")
+                } else {
+                    include_str!("../../queries/signal_terminate_pg13.sql")
+                };
+                self.client
+                    .query_opt(sql, &[&pid, &backend_start, &TERMINATE_WAIT_MS])
+                    .await
+            }
+            Signal::Cancel => {
+                self.client
+                    .query_opt(
+                        include_str!("../../queries/signal_cancel.sql"),
+                        &[&pid, &backend_start],
+                    )
+                    .await
+            }
+        };
+        let signalled: Option<bool> = match result {
+            Ok(row) => row.and_then(|r| r.get(0)),
+            Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
+                let detail = e
+                    .as_db_error()
+                    .and_then(|d| d.detail())
+                    .map(|d| format!(" {d}"))
+                    .unwrap_or_default();
+                return Ok(SignalOutcome::NotPermitted(format!(
+                    "{}{detail} Grant pg_signal_backend to {} (superuser backends need a superuser).",
+                    DbError::from_pg(&e).trim_end_matches(" (signalling needs superuser, the same role, or membership in pg_signal_backend)"),
+                    self.privileges.role
+                )));
+            }
+            Err(e) => return Err(DbError::query(&e)),
+        };
+        if signalled.is_none() {
+            return Ok(SignalOutcome::AlreadyGone);
+        }
+        match signal {
+            Signal::Terminate => {
+                // pg_terminate_backend only says the signal was sent; look for ourselves.
+                for _ in 0..10 {
+                    if self.alive(pid, backend_start).await?.is_none() {
+                        return Ok(SignalOutcome::Terminated);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(SignalOutcome::StillAlive)
+            }
+            Signal::Cancel => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok(SignalOutcome::Cancelled {
+                    state_after: self.alive(pid, backend_start).await?,
+                })
+            }
+        }
+    }
+
+    /// The state of exactly this backend, or None if it has gone.
+    async fn alive(
+        &self,
+        pid: i32,
+        backend_start: DateTime<Utc>,
+    ) -> Result<Option<String>, DbError> {
+        let row = bounded(self.client.query_opt(
+            include_str!("../../queries/backend_alive.sql"),
+            &[&pid, &backend_start],
+        ))
+        .await?;
+        Ok(row.map(|r| {
+            r.get::<_, Option<String>>(0)
+                .unwrap_or_else(|| "state hidden".into())
+        }))
+    }
+}

@@ -1,0 +1,238 @@
+//! The runbook as pure rules: from an analysed snapshot to findings with advice.
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{Analysis, Options};
+use crate::humanize::{first_line, opt_age, plural};
+use crate::migration::ddl_kind;
+use crate::model::Session;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: String,
+    pub severity: Severity,
+    pub pids: Vec<i32>,
+    pub title: String,
+    pub advice: String,
+}
+
+fn finding(
+    code: &str,
+    severity: Severity,
+    pids: Vec<i32>,
+    title: String,
+    advice: String,
+) -> Finding {
+    Finding {
+        code: code.into(),
+        severity,
+        pids,
+        title,
+        advice,
+    }
+}
+
+pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
+    let mut out = Vec::new();
+    migration_rules(a, &mut out);
+    cycle_rules(a, &mut out);
+    blocker_rules(a, opts, &mut out);
+    index_rules(a, &mut out);
+    privilege_rules(a, &mut out);
+    // Stable: rules already emit in a sensible order within each severity.
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+fn migration_rules(a: &Analysis, out: &mut Vec<Finding>) {
+    for m in a.blocked_migrations() {
+        let Some(s) = a.session(m) else { continue };
+        let roots = a.root_blockers_of(m);
+        let wanted = s
+            .awaited_lock()
+            .map(|l| format!("{} on {}", l.mode, l.target_label()))
+            .unwrap_or_else(|| "a lock".into());
+        let by = roots
+            .first()
+            .map(|&r| format!("; root blocker {}", a.describe_blocker(r)))
+            .unwrap_or_default();
+        let mut pids = vec![m];
+        pids.extend(&roots);
+        let terminate = roots
+            .iter()
+            .find(|&&r| r != crate::model::PREPARED_XACT_PID)
+            .map(|r| format!("Terminate the root blocker (SELECT pg_terminate_backend({r})) if its work can be lost, or c"))
+            .unwrap_or_else(|| "C".into());
+        out.push(finding(
+            "migration_blocked",
+            Severity::Critical,
+            pids,
+            format!(
+                "Migration pid {m} ({}) has waited {} for {wanted}{by}",
+                s.query.as_deref().map(|q| first_line(q, 60)).unwrap_or_default(),
+                opt_age(a.wait_age(s)),
+            ),
+            format!(
+                "{terminate}ancel the migration (SELECT pg_cancel_backend({m})) and retry it with SET lock_timeout = '5s' so that it gives up instead of stalling traffic; check for long transactions before retrying."
+            ),
+        ));
+
+        let queued = a.graph.downstream(m);
+        if !queued.is_empty() {
+            let mut pids = vec![m];
+            pids.extend(&queued);
+            out.push(finding(
+                "lock_queue_behind_migration",
+                Severity::Critical,
+                pids,
+                format!(
+                    "{} queued behind migration pid {m}'s pending {wanted}",
+                    plural(queued.len(), "session", "sessions")
+                ),
+                format!(
+                    "Lock requests are served in order, so even plain SELECTs wait behind the migration. Cancelling it (SELECT pg_cancel_backend({m})) frees them at once; ending the root blocker lets the migration run, then them."
+                ),
+            ));
+        }
+    }
+}
+
+fn cycle_rules(a: &Analysis, out: &mut Vec<Finding>) {
+    for cycle in &a.graph.cycles {
+        let names: Vec<String> = cycle.iter().map(i32::to_string).collect();
+        out.push(finding(
+            "deadlock_cycle",
+            Severity::Critical,
+            cycle.clone(),
+            format!("Deadlock: pids {} wait on each other", names.join(", ")),
+            "PostgreSQL resolves this only after deadlock_timeout; if that is set long, terminate one member (the youngest transaction loses the least work) and lower deadlock_timeout back to about 1s.".into(),
+        ));
+    }
+}
+
+/// Every session that others wait on, root blockers first.
+fn blockers(a: &Analysis) -> Vec<&Session> {
+    let mut pids: Vec<i32> = a.graph.edges.iter().map(|e| e.blocker).collect();
+    pids.sort_by_key(|&p| {
+        (
+            !a.graph.is_root(p),
+            std::cmp::Reverse(a.graph.waiting_total(p)),
+            p,
+        )
+    });
+    pids.dedup();
+    pids.iter().filter_map(|&p| a.session(p)).collect()
+}
+
+fn blocker_rules(a: &Analysis, opts: &Options, out: &mut Vec<Finding>) {
+    for s in blockers(a) {
+        let pid = s.pid;
+        let behind = plural(a.graph.waiting_total(pid), "session", "sessions");
+        let severity = if a.graph.is_root(pid) {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        if s.is_prepared_xact() {
+            let gid = s.application_name.as_deref().unwrap_or("?");
+            out.push(finding(
+                "prepared_transaction_blocker",
+                Severity::Critical,
+                vec![pid],
+                format!("Prepared transaction {gid} holds locks that {behind} wait on"),
+                format!("It belongs to no backend and cannot be terminated. Ask its transaction manager, then COMMIT PREPARED '{gid}' or ROLLBACK PREPARED '{gid}'; set max_prepared_transactions = 0 where nothing uses two-phase commit."),
+            ));
+            continue;
+        }
+        if a.is_migration(pid) {
+            continue;
+        }
+        if s.is_idle_in_transaction() {
+            out.push(finding(
+                "idle_in_transaction_blocker",
+                severity,
+                vec![pid],
+                format!(
+                    "pid {pid} ({}) is idle in transaction for {} and blocks {behind}",
+                    who(s),
+                    opt_age(a.age_of(s.state_change))
+                ),
+                format!("Cancelling cannot release an idle transaction's locks: terminate it (SELECT pg_terminate_backend({pid})). Set idle_in_transaction_session_timeout (e.g. '60s') for its role so this cannot recur."),
+            ));
+        } else if a.xact_age(s).is_some_and(|age| age >= opts.long_xact_s) {
+            out.push(finding(
+                "long_transaction_blocker",
+                severity,
+                vec![pid],
+                format!(
+                    "pid {pid} ({}) has been in a transaction for {} and blocks {behind}",
+                    who(s),
+                    opt_age(a.xact_age(s))
+                ),
+                format!("If its work can be lost, terminate it (SELECT pg_terminate_backend({pid})); otherwise wait for it before retrying the migration. Give reporting roles a statement_timeout, and run migrations only when no long transaction is open."),
+            ));
+        }
+    }
+}
+
+fn who(s: &Session) -> String {
+    s.application_name
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .or(s.user.as_deref())
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+fn index_rules(a: &Analysis, out: &mut Vec<Finding>) {
+    for s in &a.snapshot.sessions {
+        let involved = a.graph.is_waiting(s.pid) || a.graph.waiters_of(s.pid).next().is_some();
+        let Some(query) = s.query.as_deref() else {
+            continue;
+        };
+        if !involved {
+            continue;
+        }
+        let is_plain_build = ddl_kind(query)
+            .is_some_and(|k| k.ends_with("INDEX") && k.starts_with("CREATE"))
+            && !query.to_ascii_uppercase().contains("CONCURRENTLY");
+        if is_plain_build {
+            out.push(finding(
+                "non_concurrent_index_build",
+                Severity::Warning,
+                vec![s.pid],
+                format!("pid {} builds an index without CONCURRENTLY: writes to the table wait until it finishes", s.pid),
+                "CREATE INDEX holds ShareLock, which blocks every INSERT, UPDATE and DELETE for the whole build. Use CREATE INDEX CONCURRENTLY (outside a transaction block) and check for an INVALID index if it fails.".into(),
+            ));
+        }
+    }
+}
+
+fn privilege_rules(a: &Analysis, out: &mut Vec<Finding>) {
+    let hidden: Vec<i32> = a
+        .snapshot
+        .sessions
+        .iter()
+        .filter(|s| s.query_hidden())
+        .map(|s| s.pid)
+        .collect();
+    if !hidden.is_empty() {
+        out.push(finding(
+            "insufficient_privilege",
+            Severity::Info,
+            hidden.clone(),
+            format!(
+                "The statements of {} are hidden from this role",
+                plural(hidden.len(), "session", "sessions")
+            ),
+            "The wait graph is still complete (pg_locks is readable by all). To see statements, states and times: GRANT pg_read_all_stats TO <this role> (or GRANT pg_monitor).".into(),
+        ));
+    }
+}

@@ -1,0 +1,55 @@
+//! `pglocks snapshot`: connect, poll once, analyse, print or write, exit.
+use std::io::IsTerminal;
+
+use anyhow::{Result, bail};
+
+use crate::analysis::analyze;
+use crate::cli::{ConnArgs, SnapshotArgs};
+use crate::db::conninfo::{self, ConnParams, Overrides, ProcessEnv};
+use crate::output::write_new;
+use crate::report::{self, Format};
+
+pub fn conn_params(args: &ConnArgs) -> Result<ConnParams> {
+    let overrides = Overrides {
+        host: args.host.clone(),
+        port: args.port.clone(),
+        user: args.user.clone(),
+        dbname: args.dbname.clone(),
+    };
+    Ok(conninfo::resolve(
+        args.conn.as_deref(),
+        &overrides,
+        &ProcessEnv,
+    )?)
+}
+
+pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
+    // Refuse a bad output path before touching the server.
+    if let Some(path) = &args.output {
+        if path.exists() {
+            bail!(
+                "{}: already exists; pglocks never overwrites a file",
+                path.display()
+            );
+        }
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+            bail!("{}: directory does not exist", dir.display());
+        }
+    }
+    let params = conn_params(&args.conn)?;
+    let conn = crate::db::connect(&params, &ProcessEnv).await?;
+    let snapshot = conn.poll(args.analysis.database.as_deref()).await?;
+    let analysis = analyze(snapshot, &args.analysis.options());
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Markdown
+    } else {
+        Format::Json
+    });
+    let text = report::render(format, &analysis, &[])?;
+    match &args.output {
+        Some(path) => write_new(path, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Numbers and text shortened for people reading under pressure.
+
+/// Ages in the largest unit that keeps them short: 45s, 4m12s, 12m, 3h05m, 14h, 2d03h.
+pub fn age(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..600 => format!("{}m{:02}s", s / 60, s % 60),
+        600..3600 => format!("{}m", s / 60),
+        3600..36000 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        36000..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+pub fn opt_age(secs: Option<f64>) -> String {
+    secs.map(age).unwrap_or_else(|| "-".into())
+}
+
+/// The first non-blank line, whitespace collapsed, cut to `max` characters with an ellipsis.
+pub fn first_line(text: &str, max: usize) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    truncate(&collapsed, max)
+}
+
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Row estimates as people say them: 950, 12k, 3.4M.
+pub fn count(n: f64) -> String {
+    let n = n.max(0.0);
+    if n < 1_000.0 {
+        format!("{n:.0}")
+    } else if n < 1_000_000.0 {
+        format!("{:.0}k", n / 1_000.0)
+    } else if n < 1_000_000_000.0 {
+        format!("{:.1}M", n / 1_000_000.0)
+    } else {
+        format!("{:.1}G", n / 1_000_000_000.0)
+    }
+}
+
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(age(0.4), "0s");
+        assert_eq!(age(45.0), "45s");
+        assert_eq!(age(252.0), "4m12s");
+        assert_eq!(age(720.0), "12m");
+        assert_eq!(age(3.0 * 3600.0 + 300.0), "3h05m");
+        assert_eq!(age(14.0 * 3600.0), "14h");
+        assert_eq!(age(2.0 * 86400.0 + 3.0 * 3600.0), "2d03h");
+        assert_eq!(age(-5.0), "0s");
+    }
+
+    #[test]
+    fn text() {
+        assert_eq!(first_line("\n  select   1\nfrom t", 20), "select 1");
+        assert_eq!(first_line("abcdef", 4), "abc…");
+        assert_eq!(count(12_345.0), "12k");
+        assert_eq!(count(3_400_000.0), "3.4M");
+        assert_eq!(plural(1, "session", "sessions"), "1 session");
+    }
+}

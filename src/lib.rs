@@ -1,0 +1,23 @@
+//! pglocks: who blocks the migration, what queues behind it, and what to do about it.
+//!
+//! Data flows one way: SQL, rows, a [`model::Snapshot`], then [`analysis::Analysis`]
+//! (graph, migrations, findings), then a view or a report.
+pub mod analysis;
+pub mod cli;
+pub mod cluster;
+pub mod db;
+// pub mod demo;
+pub mod diagnose;
+pub mod graph;
+pub mod headless;
+pub mod humanize;
+pub mod lockmode;
+pub mod migration;
+pub mod model;
+pub mod output;
+// pub mod poller;
+pub mod report;
+pub mod sqltext;
+pub mod stage;
+pub mod tree;
+// pub mod tui;
