@@ -31,7 +31,11 @@ WITH act AS MATERIALIZED (
 waiting AS MATERIALIZED (
     SELECT a.pid, pg_blocking_pids(a.pid) AS blocked_by
     FROM act a
-    WHERE a.wait_event_type = 'Lock'
+    WHERE (a.wait_event_type = 'Lock'
+           -- Without pg_read_all_stats, other roles' rows have wait_event_type NULL; an
+           -- ungranted pg_locks row (readable by every role) still says they wait on a lock.
+           OR (a.wait_event_type IS NULL AND a.query = '<insufficient privilege>'
+               AND a.pid IN (SELECT l.pid FROM pg_locks l WHERE NOT l.granted)))
       AND ($1::text IS NULL OR a.datname = $1)
 ),
 involved AS MATERIALIZED (
@@ -88,7 +92,10 @@ sessions AS (
     FROM act a
     LEFT JOIN waiting w ON w.pid = a.pid
     LEFT JOIN pg_roles r ON r.oid = a.usesysid
+    -- A hidden row (no pg_read_all_stats) has backend_type NULL; one with a role is a
+    -- client backend or a role's background worker, either way a session to show.
     WHERE (a.backend_type = 'client backend' OR w.pid IS NOT NULL
+           OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL)
            OR a.pid IN (SELECT pid FROM involved_all))
       AND ($1::text IS NULL OR a.datname = $1 OR a.pid IN (SELECT pid FROM involved_all))
     UNION ALL

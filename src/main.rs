@@ -43,6 +43,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Snapshot(args)) => pglocks::headless::snapshot(&args).await,
-        Some(Command::Demo(_)) | None => anyhow::bail!("TUI not built yet"),
+        Some(Command::Demo(args)) => pglocks::demo::run(&args).await,
+        None => pglocks::tui::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }
 }

@@ -57,7 +57,7 @@ pub(super) async fn bounded<T>(
     }
 }
 
-pub async fn connect(params: &ConnParams, env: &dyn Env) -> Result<Connection, DbError> {
+pub async fn connect(params: &ConnParams, env: &(dyn Env + Sync)) -> Result<Connection, DbError> {
     let tls = tls::make_tls(params, env)?;
     let mut last: Option<DbError> = None;
     for host in &params.hosts {
@@ -124,7 +124,13 @@ async fn prepare(
     bounded(client.batch_execute(include_str!("../../queries/session_setup.sql"))).await?;
     let row = bounded(client.query_one(include_str!("../../queries/server_info.sql"), &[])).await?;
     let server = ServerInfo {
-        version: row.get("version"),
+        // "15.18 (Debian 15.18-0+deb12u1)": the packager's suffix is noise in a header.
+        version: row
+            .get::<_, String>("version")
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         version_num: row.get("version_num"),
         max_connections: row.get("max_connections"),
     };

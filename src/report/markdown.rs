@@ -3,7 +3,7 @@ use std::fmt::Write;
 
 use crate::analysis::Analysis;
 use crate::graph::EdgeKind;
-use crate::humanize::{first_line, opt_age};
+use crate::humanize::{first_line, opt_age, plural};
 use crate::model::{ActionRecord, Session};
 use crate::tree::{self, TreeRow};
 
@@ -21,9 +21,9 @@ pub fn render(a: &Analysis, actions: &[ActionRecord]) -> String {
     let _ = writeln!(out, "**{}**\n", escape(&a.headline()));
     let _ = writeln!(
         out,
-        "PostgreSQL {} · {} sessions · {} waiting on locks · max_connections {}\n",
+        "PostgreSQL {} · {} · {} waiting on locks · max_connections {}\n",
         server.version,
-        a.snapshot.sessions.len(),
+        plural(a.snapshot.sessions.len(), "session", "sessions"),
         a.waiting_count(),
         server.max_connections
     );

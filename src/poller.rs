@@ -1,0 +1,149 @@
+//! The task that owns the monitor's connection: one analysed Snapshot per tick on a
+//! bounded channel, reconnecting after failures, and running signals when asked. The UI
+//! never waits on it; everything it says arrives as a message.
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::analysis::{Analysis, Options, analyze};
+use crate::db::conninfo::{ConnParams, ProcessEnv};
+use crate::db::{self, Connection, DbError, Privileges, Signal, SignalOutcome};
+
+#[derive(Debug)]
+pub enum PollerEvent {
+    Connected {
+        target: String,
+        privileges: Privileges,
+        monitor_pid: i32,
+    },
+    Polled {
+        analysis: Box<Analysis>,
+        latency: Duration,
+    },
+    Failed(String),
+    Signalled {
+        signal: Signal,
+        pid: i32,
+        outcome: SignalOutcome,
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum PollerCommand {
+    Signal {
+        signal: Signal,
+        pid: i32,
+        backend_start: DateTime<Utc>,
+    },
+    /// Poll now instead of at the next tick (after a signal, or on the user's request).
+    Refresh,
+}
+
+pub struct PollerConfig {
+    pub params: ConnParams,
+    pub interval: Duration,
+    pub database: Option<String>,
+    pub options: Options,
+}
+
+pub fn spawn(config: PollerConfig) -> (mpsc::Receiver<PollerEvent>, mpsc::Sender<PollerCommand>) {
+    let (events_tx, events_rx) = mpsc::channel(8);
+    let (cmd_tx, cmd_rx) = mpsc::channel(8);
+    tokio::spawn(run(config, events_tx, cmd_rx));
+    (events_rx, cmd_tx)
+}
+
+async fn run(
+    config: PollerConfig,
+    events: mpsc::Sender<PollerEvent>,
+    mut commands: mpsc::Receiver<PollerCommand>,
+) {
+    let mut conn: Option<Connection> = None;
+    let mut failures: u32 = 0;
+    loop {
+        if conn.is_none() {
+            match db::connect(&config.params, &ProcessEnv).await {
+                Ok(c) => {
+                    failures = 0;
+                    let hello = PollerEvent::Connected {
+                        target: c.target.clone(),
+                        privileges: c.privileges.clone(),
+                        monitor_pid: c.monitor_pid,
+                    };
+                    if events.send(hello).await.is_err() {
+                        return;
+                    }
+                    conn = Some(c);
+                }
+                Err(e) => {
+                    failures += 1;
+                    if events
+                        .send(PollerEvent::Failed(e.to_string()))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(c) = &conn {
+            let started = Instant::now();
+            let event = match c.poll(config.database.as_deref()).await {
+                Ok(snapshot) => PollerEvent::Polled {
+                    latency: started.elapsed(),
+                    analysis: Box::new(analyze(snapshot, &config.options)),
+                },
+                Err(e) => {
+                    if e.needs_reconnect() || c.is_closed() {
+                        conn = None;
+                    }
+                    PollerEvent::Failed(e.to_string())
+                }
+            };
+            if events.send(event).await.is_err() {
+                return;
+            }
+        }
+        // Back off while the server is unreachable, but never longer than 5 s.
+        let wait = if conn.is_some() {
+            config.interval
+        } else {
+            config
+                .interval
+                .max(Duration::from_millis(500 * u64::from(failures.min(10))))
+                .min(Duration::from_secs(5))
+        };
+        let sleep = tokio::time::sleep(wait);
+        tokio::pin!(sleep);
+        tokio::select! {
+            _ = &mut sleep => {}
+            cmd = commands.recv() => match cmd {
+                None => return,
+                Some(PollerCommand::Refresh) => {}
+                Some(PollerCommand::Signal { signal, pid, backend_start }) => {
+                    let outcome = match &conn {
+                        Some(c) => c.signal(signal, pid, backend_start).await,
+                        None => Err(DbError::Closed("not connected".into())),
+                    };
+                    let outcome = match outcome {
+                        Ok(o) => o,
+                        Err(e) => {
+                            if e.needs_reconnect() {
+                                conn = None;
+                            }
+                            SignalOutcome::Refused(e.to_string())
+                        }
+                    };
+                    let done = PollerEvent::Signalled { signal, pid, outcome, at: Utc::now() };
+                    if events.send(done).await.is_err() {
+                        return;
+                    }
+                    // Falls through to the next poll: show the world after the signal at once.
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The live terminal UI: `state` (what is shown), `update` (keys and polls in, effects
+//! out), `view` (a pure draw), `terminal` (restore on every path) and `app` (the loop).
+pub mod app;
+pub mod state;
+pub mod terminal;
+pub mod update;
+pub mod view;
+
+use crate::cli::{AnalysisArgs, ConnArgs, TuiArgs};
+
+pub async fn run(conn: &ConnArgs, analysis: &AnalysisArgs, tui: &TuiArgs) -> anyhow::Result<()> {
+    let params = crate::headless::conn_params(conn)?;
+    app::run(params, analysis, tui).await
+}

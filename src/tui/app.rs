@@ -1,0 +1,221 @@
+//! The loop: drain input and poller messages, update, then draw once. It never awaits the
+//! database; signals and polls go to the poller task as commands.
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use crossterm::event::{self, Event, KeyEventKind};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::state::State;
+use super::update::{Effect, Msg, update};
+use super::{terminal, view};
+use crate::cli::{AnalysisArgs, TuiArgs};
+use crate::db::conninfo::ConnParams;
+use crate::output::{WriteError, write_new};
+use crate::poller::{self, PollerCommand, PollerConfig, PollerEvent};
+use crate::report::{self, Format};
+
+enum Input {
+    Key(crossterm::event::KeyEvent),
+    Resize,
+}
+
+pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> Result<()> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!("the live view needs a terminal; for scripts use `pglocks snapshot`");
+    }
+    let mut state = State::new(
+        params.describe(),
+        tui.read_only,
+        tui.snapshot_dir.clone(),
+        analysis.long_xact.as_secs_f64(),
+    );
+    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (mut polls, commands) = poller::spawn(PollerConfig {
+        params,
+        interval: tui.interval,
+        database: analysis.database.clone(),
+        options: analysis.options(),
+    });
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut guard = terminal::enter().context("preparing the terminal")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut inputs = spawn_input(stop.clone());
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    let mut dirty = true;
+    let result: Result<()> = loop {
+        if dirty {
+            let now = Utc::now();
+            if let Err(e) = guard.terminal.draw(|f| view::draw(f, &state, now)) {
+                break Err(e).context("drawing");
+            }
+            dirty = false;
+        }
+        let first = tokio::select! {
+            Some(ev) = polls.recv() => Some(poller_msg(ev)),
+            Some(input) = inputs.recv() => input_msg(input, &mut dirty),
+            _ = clock.tick() => { dirty = true; None }
+            _ = sigterm.recv() => break Ok(()),
+            _ = sighup.recv() => break Ok(()),
+        };
+        // Drain whatever else is queued, then draw once.
+        let mut msgs: Vec<Msg> = first.into_iter().collect();
+        while let Ok(ev) = polls.try_recv() {
+            msgs.push(poller_msg(ev));
+        }
+        while let Ok(input) = inputs.try_recv() {
+            msgs.extend(input_msg(input, &mut dirty));
+        }
+        let mut quit = false;
+        for msg in msgs {
+            dirty = true;
+            for effect in update(&mut state, msg, Utc::now()) {
+                match effect {
+                    Effect::Quit => quit = true,
+                    Effect::Signal {
+                        signal,
+                        pid,
+                        backend_start,
+                    } => {
+                        let cmd = PollerCommand::Signal {
+                            signal,
+                            pid,
+                            backend_start,
+                        };
+                        if commands.try_send(cmd).is_err() {
+                            state.status = Some(
+                                "busy: the previous command is still running; try again".into(),
+                            );
+                        }
+                    }
+                    Effect::Refresh => {
+                        let _ = commands.try_send(PollerCommand::Refresh);
+                    }
+                    Effect::WriteSnapshot => {
+                        let written = write_snapshot(&state);
+                        update(&mut state, Msg::SnapshotWritten(written), Utc::now());
+                    }
+                }
+            }
+        }
+        if quit {
+            break Ok(());
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    drop(guard);
+    result
+}
+
+fn poller_msg(ev: PollerEvent) -> Msg {
+    match ev {
+        PollerEvent::Connected {
+            target,
+            privileges,
+            monitor_pid,
+        } => Msg::Connected {
+            target,
+            privileges,
+            monitor_pid,
+        },
+        PollerEvent::Polled { analysis, latency } => Msg::Polled { analysis, latency },
+        PollerEvent::Failed(why) => Msg::PollFailed(why),
+        PollerEvent::Signalled {
+            signal,
+            pid,
+            outcome,
+            at,
+        } => Msg::Signalled {
+            signal,
+            pid,
+            outcome,
+            at,
+        },
+    }
+}
+
+fn input_msg(input: Input, dirty: &mut bool) -> Option<Msg> {
+    match input {
+        Input::Key(k) => Some(Msg::Key(k)),
+        Input::Resize => {
+            *dirty = true;
+            None
+        }
+    }
+}
+
+/// crossterm's reader blocks, so it gets its own thread; it checks `stop` between polls.
+fn spawn_input(stop: Arc<AtomicBool>) -> mpsc::Receiver<Input> {
+    let (tx, rx) = mpsc::channel(64);
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match event::poll(Duration::from_millis(100)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
+            let input = match event::read() {
+                Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Input::Key(k),
+                Ok(Event::Resize(_, _)) => Input::Resize,
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.blocking_send(input).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Markdown and JSON of what is on screen, plus the action log, to new files.
+fn write_snapshot(state: &State) -> Result<Vec<String>, String> {
+    let Some(a) = state.shown() else {
+        return Err("no data yet".into());
+    };
+    let stamp = a.snapshot.taken_at.format("%Y%m%d-%H%M%S").to_string();
+    let mut written = Vec::new();
+    for format in [Format::Markdown, Format::Json] {
+        let text = report::render(format, a, &state.actions).map_err(|e| e.to_string())?;
+        let path = write_unique(
+            &state.snapshot_dir,
+            &stamp,
+            format.extension(),
+            text.as_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
+}
+
+/// pglocks-STAMP.ext, or pglocks-STAMP-2.ext and so on: never over an existing file.
+pub fn write_unique(
+    dir: &std::path::Path,
+    stamp: &str,
+    ext: &str,
+    contents: &[u8],
+) -> Result<PathBuf, WriteError> {
+    let mut last = None;
+    for n in 1..=100 {
+        let name = if n == 1 {
+            format!("pglocks-{stamp}.{ext}")
+        } else {
+            format!("pglocks-{stamp}-{n}.{ext}")
+        };
+        let path = dir.join(name);
+        match write_new(&path, contents) {
+            Ok(()) => return Ok(path),
+            Err(e @ WriteError::Exists(_)) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| WriteError::NoDirectory(dir.to_path_buf())))
+}

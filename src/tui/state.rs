@@ -1,0 +1,177 @@
+//! What is on screen. Plain data, owned by the UI loop; the poller only sends messages.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::analysis::Analysis;
+use crate::db::{Privileges, Signal};
+use crate::model::{ActionRecord, Session};
+use crate::tree;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Tree,
+    Details { scroll: u16 },
+    Confirm(Confirm),
+    Help,
+    Filter,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub signal: Signal,
+    pub pid: i32,
+    pub backend_start: DateTime<Utc>,
+    pub query: String,
+    pub frees: String,
+    pub warnings: Vec<String>,
+}
+
+pub struct State {
+    /// The newest analysis from the poller.
+    pub live: Option<Box<Analysis>>,
+    /// What stays on screen while the user confirms a signal; polling goes on meanwhile.
+    pub frozen: Option<Box<Analysis>>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub latency: Option<Duration>,
+    /// Set while polls fail: since when, and why.
+    pub failing: Option<(DateTime<Utc>, String)>,
+    pub target: String,
+    pub privileges: Option<Privileges>,
+    pub monitor_pid: Option<i32>,
+    /// Selection is by pid so that it survives re-polls and re-sorts.
+    pub selected: Option<i32>,
+    pub mode: Mode,
+    pub show_others: bool,
+    pub paused: bool,
+    pub filter: String,
+    pub status: Option<String>,
+    pub actions: Vec<ActionRecord>,
+    pub read_only: bool,
+    pub snapshot_dir: PathBuf,
+    pub long_xact_s: f64,
+    pub no_color: bool,
+}
+
+/// A line of the main pane: a tree row or, below it, one of the other sessions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line<'a> {
+    pub pid: i32,
+    pub depth: usize,
+    pub edge: Option<&'a crate::graph::Edge>,
+    pub repeat: bool,
+    pub in_tree: bool,
+}
+
+impl State {
+    pub fn new(target: String, read_only: bool, snapshot_dir: PathBuf, long_xact_s: f64) -> State {
+        State {
+            live: None,
+            frozen: None,
+            received_at: None,
+            latency: None,
+            failing: None,
+            target,
+            privileges: None,
+            monitor_pid: None,
+            selected: None,
+            mode: Mode::Tree,
+            show_others: false,
+            paused: false,
+            filter: String::new(),
+            status: None,
+            actions: Vec::new(),
+            read_only,
+            snapshot_dir,
+            long_xact_s,
+            no_color: false,
+        }
+    }
+
+    /// What the screen shows: the frozen analysis while confirming, else the live one.
+    pub fn shown(&self) -> Option<&Analysis> {
+        self.frozen.as_deref().or(self.live.as_deref())
+    }
+
+    pub fn selected_session(&self) -> Option<&Session> {
+        let a = self.shown()?;
+        a.session(self.selected?)
+    }
+
+    /// The rows of the main pane, in order: the wait tree, then (if shown) the rest.
+    pub fn lines(&self) -> Vec<Line<'_>> {
+        let Some(a) = self.shown() else {
+            return Vec::new();
+        };
+        let matches = |pid: i32| self.matches_filter(a, pid);
+        let mut out: Vec<Line<'_>> = tree::rows(a)
+            .into_iter()
+            .filter(|r| matches(r.pid))
+            .map(|r| Line {
+                pid: r.pid,
+                depth: r.depth,
+                edge: r.edge,
+                repeat: r.repeat,
+                in_tree: true,
+            })
+            .collect();
+        if self.show_others {
+            let mut others: Vec<&Session> = a
+                .snapshot
+                .sessions
+                .iter()
+                .filter(|s| a.graph.depth(s.pid).is_none() && matches(s.pid))
+                .collect();
+            // Oldest transactions first: the next blocker is usually among them.
+            others.sort_by(|x, y| {
+                a.xact_age(y)
+                    .unwrap_or(-1.0)
+                    .total_cmp(&a.xact_age(x).unwrap_or(-1.0))
+                    .then(x.pid.cmp(&y.pid))
+            });
+            out.extend(others.into_iter().map(|s| Line {
+                pid: s.pid,
+                depth: 0,
+                edge: None,
+                repeat: false,
+                in_tree: false,
+            }));
+        }
+        out
+    }
+
+    fn matches_filter(&self, a: &Analysis, pid: i32) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let needle = self.filter.to_lowercase();
+        let Some(s) = a.session(pid) else {
+            return false;
+        };
+        pid.to_string().contains(&needle)
+            || [
+                &s.application_name,
+                &s.user,
+                &s.query,
+                &s.state,
+                &s.database,
+            ]
+            .iter()
+            .any(|f| {
+                f.as_deref()
+                    .is_some_and(|v| v.to_lowercase().contains(&needle))
+            })
+    }
+
+    pub fn selected_index(&self, lines: &[Line<'_>]) -> Option<usize> {
+        let pid = self.selected?;
+        lines.iter().position(|l| l.pid == pid)
+    }
+
+    /// Seconds since the data on screen was read, for the header.
+    pub fn data_age(&self, now: DateTime<Utc>) -> Option<f64> {
+        self.received_at
+            .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
+    }
+}

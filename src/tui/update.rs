@@ -1,0 +1,341 @@
+//! Keys and poller messages in, effects out. No I/O here, so every key is testable.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::state::{Confirm, Mode, State};
+use crate::analysis::Analysis;
+use crate::db::{Privileges, Signal, SignalOutcome};
+use crate::humanize::{first_line, plural};
+use crate::model::ActionRecord;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Connected {
+        target: String,
+        privileges: Privileges,
+        monitor_pid: i32,
+    },
+    Polled {
+        analysis: Box<Analysis>,
+        latency: Duration,
+    },
+    PollFailed(String),
+    Signalled {
+        signal: Signal,
+        pid: i32,
+        outcome: SignalOutcome,
+        at: DateTime<Utc>,
+    },
+    SnapshotWritten(Result<Vec<String>, String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Quit,
+    Signal {
+        signal: Signal,
+        pid: i32,
+        backend_start: DateTime<Utc>,
+    },
+    WriteSnapshot,
+    Refresh,
+}
+
+pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(state, key, now),
+        Msg::Connected {
+            target,
+            privileges,
+            monitor_pid,
+        } => {
+            state.target = target;
+            state.privileges = Some(privileges);
+            state.monitor_pid = Some(monitor_pid);
+            Vec::new()
+        }
+        Msg::Polled { analysis, latency } => {
+            state.failing = None;
+            if !state.paused {
+                state.latency = Some(latency);
+                state.received_at = Some(now);
+                state.live = Some(analysis);
+                ensure_selection(state);
+            }
+            Vec::new()
+        }
+        Msg::PollFailed(reason) => {
+            let since = state.failing.as_ref().map(|f| f.0).unwrap_or(now);
+            state.failing = Some((since, reason));
+            Vec::new()
+        }
+        Msg::Signalled {
+            signal,
+            pid,
+            outcome,
+            at,
+        } => {
+            let result = outcome.describe();
+            state.status = Some(format!("{} pid {pid}: {result}", signal.verb()));
+            state.actions.push(ActionRecord {
+                at,
+                action: signal.verb().into(),
+                pid,
+                result,
+            });
+            Vec::new()
+        }
+        Msg::SnapshotWritten(result) => {
+            state.status = Some(match result {
+                Ok(paths) => format!("snapshot written: {}", paths.join(", ")),
+                Err(e) => format!("snapshot failed: {e}"),
+            });
+            Vec::new()
+        }
+    }
+}
+
+/// Starts the cursor on the root blocker with the greatest impact, and keeps it on a
+/// session that still exists.
+fn ensure_selection(state: &mut State) {
+    let lines = state.lines();
+    if state.selected_index(&lines).is_none() {
+        state.selected = lines.first().map(|l| l.pid);
+    }
+}
+
+fn on_key(state: &mut State, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return vec![Effect::Quit];
+    }
+    match state.mode.clone() {
+        Mode::Confirm(c) => {
+            state.mode = Mode::Tree;
+            state.frozen = None;
+            if key.code == KeyCode::Char('y') {
+                state.status = Some(format!("{}ing pid {}…", verb_ing(c.signal), c.pid));
+                return vec![Effect::Signal {
+                    signal: c.signal,
+                    pid: c.pid,
+                    backend_start: c.backend_start,
+                }];
+            }
+            state.status = Some(format!("{} of pid {} aborted", c.signal.verb(), c.pid));
+            Vec::new()
+        }
+        Mode::Filter => {
+            match key.code {
+                KeyCode::Enter => state.mode = Mode::Tree,
+                KeyCode::Esc => {
+                    state.filter.clear();
+                    state.mode = Mode::Tree;
+                }
+                KeyCode::Backspace => {
+                    state.filter.pop();
+                }
+                KeyCode::Char(c) => state.filter.push(c),
+                _ => {}
+            }
+            ensure_selection(state);
+            Vec::new()
+        }
+        Mode::Help => {
+            state.mode = Mode::Tree;
+            if key.code == KeyCode::Char('q') {
+                return vec![Effect::Quit];
+            }
+            Vec::new()
+        }
+        Mode::Details { scroll } => match key.code {
+            KeyCode::Char('j') | KeyCode::Down => {
+                state.mode = Mode::Details {
+                    scroll: scroll.saturating_add(1),
+                };
+                Vec::new()
+            }
+            KeyCode::Char('k') | KeyCode::Up => {
+                state.mode = Mode::Details {
+                    scroll: scroll.saturating_sub(1),
+                };
+                Vec::new()
+            }
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace => {
+                state.mode = Mode::Tree;
+                Vec::new()
+            }
+            _ => tree_key(state, key, now),
+        },
+        Mode::Tree => tree_key(state, key, now),
+    }
+}
+
+fn verb_ing(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Terminate => "terminat",
+        Signal::Cancel => "cancell",
+    }
+}
+
+fn tree_key(state: &mut State, key: KeyEvent, _now: DateTime<Utc>) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Char('q') => return vec![Effect::Quit],
+        KeyCode::Esc => {
+            state.mode = Mode::Tree;
+            state.status = None;
+        }
+        KeyCode::Char('j') | KeyCode::Down => move_selection(state, 1),
+        KeyCode::Char('k') | KeyCode::Up => move_selection(state, -1),
+        KeyCode::PageDown => move_selection(state, 20),
+        KeyCode::PageUp => move_selection(state, -20),
+        KeyCode::Home | KeyCode::Char('g') => move_selection(state, i32::MIN / 2),
+        KeyCode::End | KeyCode::Char('G') => move_selection(state, i32::MAX / 2),
+        KeyCode::Enter if state.selected_session().is_some() => {
+            state.mode = Mode::Details { scroll: 0 };
+        }
+        KeyCode::Char('K') => return ask_signal(state, Signal::Terminate),
+        KeyCode::Char('C') => return ask_signal(state, Signal::Cancel),
+        KeyCode::Char('s') => return vec![Effect::WriteSnapshot],
+        KeyCode::Char('p') | KeyCode::Char(' ') => {
+            state.paused = !state.paused;
+            state.status = Some(if state.paused {
+                "paused: the display is frozen, press p to resume".into()
+            } else {
+                "resumed".into()
+            });
+            if !state.paused {
+                return vec![Effect::Refresh];
+            }
+        }
+        KeyCode::Char('/') => state.mode = Mode::Filter,
+        KeyCode::Char('?') => state.mode = Mode::Help,
+        KeyCode::Char('o') => {
+            state.show_others = !state.show_others;
+            ensure_selection(state);
+        }
+        KeyCode::Char('r') => return vec![Effect::Refresh],
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn move_selection(state: &mut State, delta: i32) {
+    let lines = state.lines();
+    if lines.is_empty() {
+        return;
+    }
+    let current = state.selected_index(&lines).unwrap_or(0) as i64;
+    let next = (current + i64::from(delta)).clamp(0, lines.len() as i64 - 1) as usize;
+    state.selected = Some(lines[next].pid);
+}
+
+/// Opens the confirmation, or says in the status line why signalling is not possible.
+fn ask_signal(state: &mut State, signal: Signal) -> Vec<Effect> {
+    if state.read_only {
+        state.status =
+            Some("read-only mode (--read-only): cancel and terminate are disabled".into());
+        return Vec::new();
+    }
+    let Some(a) = state.shown() else {
+        return Vec::new();
+    };
+    let Some(s) = state.selected_session() else {
+        state.status = Some("select a session first".into());
+        return Vec::new();
+    };
+    let pid = s.pid;
+    if Some(pid) == state.monitor_pid {
+        state.status = Some("that is pglocks' own backend; it is never signalled".into());
+        return Vec::new();
+    }
+    if s.is_prepared_xact() {
+        state.status = Some(format!(
+            "a prepared transaction has no backend to signal: run COMMIT PREPARED or ROLLBACK PREPARED {}",
+            s.application_name.as_deref().unwrap_or("'gid'")
+        ));
+        return Vec::new();
+    }
+    let Some(backend_start) = s.backend_start else {
+        state.status = Some(format!(
+            "pid {pid}: its backend start time is hidden from this role, so it cannot be re-checked before signalling; grant pg_read_all_stats"
+        ));
+        return Vec::new();
+    };
+    let downstream = a.graph.downstream(pid);
+    let frees_migration = downstream.iter().any(|p| a.is_migration(*p));
+    let mut frees = if downstream.is_empty() {
+        "nobody waits on it".to_string()
+    } else {
+        format!(
+            "frees {}",
+            plural(downstream.len(), "waiting session", "waiting sessions")
+        )
+    };
+    if frees_migration {
+        frees.push_str(", including the migration");
+    }
+    if signal == Signal::Cancel && !downstream.is_empty() {
+        frees = format!("if the transaction ends: {frees}");
+    }
+    let warnings = signal_warnings(state, a, s, signal);
+    let query = s
+        .query
+        .as_deref()
+        .map(|q| first_line(q, 200))
+        .unwrap_or_default();
+    state.frozen = state.live.clone();
+    state.mode = Mode::Confirm(Confirm {
+        signal,
+        pid,
+        backend_start,
+        query,
+        frees,
+        warnings,
+    });
+    Vec::new()
+}
+
+fn signal_warnings(
+    state: &State,
+    a: &Analysis,
+    s: &crate::model::Session,
+    signal: Signal,
+) -> Vec<String> {
+    let mut w = Vec::new();
+    if signal == Signal::Cancel && s.is_idle_in_transaction() {
+        w.push(
+            "It is idle in transaction: cancel cannot release its locks. Terminate instead."
+                .to_string(),
+        );
+    }
+    let query = s.query.as_deref().unwrap_or("").to_ascii_uppercase();
+    if signal == Signal::Terminate && query.contains("CONCURRENTLY") && query.contains("INDEX") {
+        w.push(
+            "It builds an index CONCURRENTLY: terminating leaves an INVALID index to drop.".into(),
+        );
+    }
+    if a.is_migration(s.pid) {
+        w.push("This is the migration itself.".into());
+    }
+    if s.is_superuser {
+        w.push("It is a superuser backend: only a superuser may signal it.".into());
+    }
+    if !s.is_client_backend() {
+        w.push(format!(
+            "It is not a client backend ({}).",
+            s.backend_type.as_deref().unwrap_or("unknown type")
+        ));
+    }
+    if let Some(p) = &state.privileges {
+        let own = s.user.as_deref() == Some(p.role.as_str());
+        if !p.is_superuser && !p.can_signal && !own {
+            w.push(format!(
+                "Role {} lacks pg_signal_backend: the server will refuse.",
+                p.role
+            ));
+        }
+    }
+    w
+}

@@ -1,0 +1,535 @@
+//! A pure draw of the state: no I/O, no clock but the one passed in.
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line as TextLine, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+
+use super::state::{Line, Mode, State};
+use crate::analysis::Analysis;
+use crate::graph::EdgeKind;
+use crate::humanize::{age, count, first_line, opt_age, plural, truncate};
+use crate::model::Session;
+
+/// Below this the layout cannot say anything useful.
+pub const MIN_WIDTH: u16 = 30;
+pub const MIN_HEIGHT: u16 = 6;
+
+pub fn draw(frame: &mut Frame<'_>, state: &State, now: DateTime<Utc>) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "terminal too small ({}x{}); need {MIN_WIDTH}x{MIN_HEIGHT}. q quits.",
+            area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let [header, main, footer] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, header, state, now);
+    draw_table(frame, main, state);
+    draw_footer(frame, footer, state);
+    match &state.mode {
+        Mode::Details { scroll } => draw_details(frame, area, state, *scroll),
+        Mode::Confirm(c) => draw_confirm(frame, area, state, c),
+        Mode::Help => draw_help(frame, area, state),
+        Mode::Tree | Mode::Filter => {}
+    }
+}
+
+fn palette(state: &State, color: Color) -> Style {
+    if state.no_color {
+        Style::default()
+    } else {
+        Style::default().fg(color)
+    }
+}
+
+fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<Utc>) {
+    let Some(a) = state.shown() else {
+        let text = match &state.failing {
+            Some((_, why)) => format!("cannot reach {}: {why} (retrying)", state.target),
+            None => format!("connecting to {}…", state.target),
+        };
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    };
+    let headline = a.headline();
+    let alarm = headline.starts_with("MIGRATION BLOCKED") || headline.starts_with("DEADLOCK");
+    let head_style = if alarm {
+        palette(state, Color::Red).add_modifier(Modifier::BOLD)
+    } else {
+        Style::default().add_modifier(Modifier::BOLD)
+    };
+    let mut facts = vec![
+        format!("PostgreSQL {}", a.snapshot.server.version),
+        state.target.clone(),
+        plural(a.snapshot.sessions.len(), "session", "sessions"),
+        format!("{} waiting", a.waiting_count()),
+    ];
+    if let Some(l) = state.latency {
+        facts.push(format!("poll {}ms", l.as_millis()));
+    }
+    let status = match &state.failing {
+        Some((since, why)) => {
+            let stale = (now - *since).num_seconds().max(0);
+            Span::styled(
+                format!("stale {stale}s, reconnecting: {}", truncate(why, 80)),
+                palette(state, Color::Yellow).add_modifier(Modifier::BOLD),
+            )
+        }
+        None if state.paused => Span::styled(
+            "PAUSED",
+            palette(state, Color::Yellow).add_modifier(Modifier::BOLD),
+        ),
+        None => Span::raw(format!("data {} old", opt_age(state.data_age(now)))),
+    };
+    let mut second = vec![Span::raw(facts.join(" · ")), Span::raw(" · "), status];
+    if state.read_only {
+        second.push(Span::raw(" · read-only"));
+    }
+    let text = vec![
+        TextLine::from(Span::styled(headline, head_style)),
+        TextLine::from(second),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+}
+
+fn tags(a: &Analysis, pid: i32) -> String {
+    let mut t = String::new();
+    if a.graph.is_root(pid) {
+        t.push_str(" ROOT");
+    }
+    if a.is_migration(pid) {
+        t.push_str(" MIGRATION");
+    }
+    if a.graph.in_cycle(pid) {
+        t.push_str(" CYCLE");
+    }
+    t
+}
+
+fn row_style(state: &State, a: &Analysis, s: &Session) -> Style {
+    if a.graph.is_root(s.pid) {
+        palette(state, Color::Red).add_modifier(Modifier::BOLD)
+    } else if a.is_migration(s.pid) {
+        palette(state, Color::Magenta).add_modifier(Modifier::BOLD)
+    } else if s.is_idle_in_transaction() {
+        palette(state, Color::Yellow)
+    } else if a.xact_age(s).is_some_and(|x| x >= state.long_xact_s) {
+        palette(state, Color::LightRed)
+    } else {
+        Style::default()
+    }
+}
+
+fn lock_cell(a: &Analysis, s: &Session) -> String {
+    if let Some(l) = s.awaited_lock() {
+        return format!("wants {} {}", short_mode(&l.mode), l.target_label());
+    }
+    if let Some(e) = a
+        .graph
+        .waiters_of(s.pid)
+        .find(|e| e.lock.mode_held.is_some())
+    {
+        return format!(
+            "holds {} {}",
+            short_mode(e.lock.mode_held.as_deref().unwrap_or("")),
+            e.lock.target.as_deref().unwrap_or("")
+        );
+    }
+    String::new()
+}
+
+/// "AccessExclusiveLock" is long; the table keeps the distinctive part.
+fn short_mode(mode: &str) -> &str {
+    mode.strip_suffix("Lock").unwrap_or(mode)
+}
+
+fn short_state(state: Option<&str>) -> &str {
+    match state {
+        Some("idle in transaction") => "idle in xact",
+        Some("idle in transaction (aborted)") => "idle aborted",
+        Some(s) => s,
+        None => "?",
+    }
+}
+
+fn table_row<'a>(state: &State, a: &'a Analysis, line: &Line<'_>) -> Row<'a> {
+    let Some(s) = a.session(line.pid) else {
+        return Row::new(vec![Cell::from(format!("{} (gone)", line.pid))]);
+    };
+    let indent = "  ".repeat(line.depth.saturating_sub(1));
+    let glyph = if line.depth > 0 { "└" } else { "" };
+    let tree = format!("{indent}{glyph}{}{}", line.pid, tags(a, line.pid));
+    let edge = match line.edge.map(|e| e.kind) {
+        Some(EdgeKind::Holds) => "holds",
+        Some(EdgeKind::QueuedAhead) => "queued",
+        None if !line.in_tree => "·",
+        None => "",
+    };
+    let who = match (
+        s.application_name.as_deref().filter(|x| !x.is_empty()),
+        s.user.as_deref(),
+    ) {
+        (Some(app), Some(u)) => format!("{app}/{u}"),
+        (Some(app), None) => app.to_string(),
+        (None, Some(u)) => u.to_string(),
+        (None, None) => "?".into(),
+    };
+    let statement = if line.repeat {
+        "(shown above)".to_string()
+    } else {
+        first_line(s.query.as_deref().unwrap_or(""), 200)
+    };
+    Row::new(vec![
+        Cell::from(tree),
+        Cell::from(edge),
+        Cell::from(who),
+        Cell::from(short_state(s.state.as_deref()).to_string()),
+        Cell::from(opt_age(a.xact_age(s))),
+        Cell::from(opt_age(a.query_age(s))),
+        Cell::from(opt_age(a.wait_age(s))),
+        Cell::from(lock_cell(a, s)),
+        Cell::from(statement),
+    ])
+    .style(row_style(state, a, s))
+}
+
+fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let Some(a) = state.shown() else {
+        return;
+    };
+    let lines = state.lines();
+    let title = if state.show_others {
+        " wait tree + other sessions (o hides) "
+    } else {
+        " wait tree (o shows other sessions) "
+    };
+    let block = Block::default().borders(Borders::TOP).title(title);
+    if lines.is_empty() {
+        let msg = if state.filter.is_empty() {
+            "Nobody is waiting on a lock. Press o to list every session."
+        } else {
+            "No session matches the filter. / edits it, Esc clears it."
+        };
+        frame.render_widget(Paragraph::new(msg).block(block), area);
+        return;
+    }
+    let rows: Vec<Row<'_>> = lines.iter().map(|l| table_row(state, a, l)).collect();
+    let widths = [
+        Constraint::Length(24),
+        Constraint::Length(6),
+        Constraint::Length(22),
+        Constraint::Length(12),
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(34),
+        Constraint::Fill(1),
+    ];
+    let header = Row::new(vec![
+        "pid",
+        "edge",
+        "app/user",
+        "state",
+        "xact",
+        "query",
+        "wait",
+        "lock",
+        "statement",
+    ])
+    .style(Style::default().add_modifier(Modifier::UNDERLINED));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1)
+        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
+        .highlight_symbol("▶");
+    let mut ts = TableState::default().with_selected(state.selected_index(&lines));
+    frame.render_stateful_widget(table, area, &mut ts);
+}
+
+fn draw_footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let text = if state.mode == Mode::Filter {
+        format!("filter: {}▏ (Enter keeps, Esc clears)", state.filter)
+    } else if let Some(s) = &state.status {
+        s.clone()
+    } else {
+        let signal = if state.read_only {
+            "read-only"
+        } else {
+            "K terminate · C cancel"
+        };
+        let filter = if state.filter.is_empty() {
+            String::new()
+        } else {
+            format!(" · filter \"{}\"", state.filter)
+        };
+        format!(
+            "j/k move · Enter details · {signal} · s snapshot · p pause · / filter · ? help · q quit{filter}"
+        )
+    };
+    frame.render_widget(Paragraph::new(text), area);
+}
+
+fn popup(area: Rect, width_pct: u16, height_pct: u16) -> Rect {
+    let w = (area.width * width_pct / 100).max(MIN_WIDTH.min(area.width));
+    let h = (area.height * height_pct / 100).max(MIN_HEIGHT.min(area.height));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// Why `pid` blocks others, in words, one line per distinct reason.
+pub fn why_it_blocks(a: &Analysis, pid: i32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let edges: Vec<_> = a.graph.waiters_of(pid).collect();
+    for e in edges.iter().take(8) {
+        let wanted = e.lock.mode_wanted.as_deref().unwrap_or("a lock");
+        let on = e.lock.target.as_deref().unwrap_or("the same object");
+        lines.push(match e.kind {
+            EdgeKind::Holds => format!(
+                "{} held on {on} conflicts with {wanted} wanted by {}",
+                e.lock.mode_held.as_deref().unwrap_or("a lock"),
+                e.waiter
+            ),
+            EdgeKind::QueuedAhead => format!(
+                "{} queued ahead on {on} conflicts with {wanted} wanted by {}",
+                e.lock.blocker_mode_wanted.as_deref().unwrap_or("a lock"),
+                e.waiter
+            ),
+        });
+    }
+    if edges.len() > 8 {
+        lines.push(format!("… and {} more", edges.len() - 8));
+    }
+    lines
+}
+
+fn details_text(state: &State, a: &Analysis, s: &Session) -> Vec<TextLine<'static>> {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut out: Vec<TextLine<'static>> = Vec::new();
+    let mut push = |label: &str, value: String| {
+        out.push(TextLine::from(vec![
+            Span::styled(format!("{label}: "), bold),
+            Span::raw(value),
+        ]));
+    };
+    push(
+        "who",
+        format!(
+            "{} on {} · application {} · client {}",
+            s.user.as_deref().unwrap_or("?"),
+            s.database.as_deref().unwrap_or("?"),
+            s.application_name.as_deref().unwrap_or(""),
+            s.client_addr.as_deref().unwrap_or("local socket")
+        ),
+    );
+    push(
+        "backend",
+        format!(
+            "{} · started {} ({} ago){}",
+            s.backend_type.as_deref().unwrap_or("?"),
+            s.backend_start
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| "?".into()),
+            opt_age(a.age_of(s.backend_start)),
+            if s.parallel_workers > 0 {
+                format!(" · {} parallel workers", s.parallel_workers)
+            } else {
+                String::new()
+            }
+        ),
+    );
+    push(
+        "state",
+        format!(
+            "{} · transaction {} · query {} · wait {} ({})",
+            s.state.as_deref().unwrap_or("hidden"),
+            opt_age(a.xact_age(s)),
+            opt_age(a.query_age(s)),
+            opt_age(a.wait_age(s)),
+            match (&s.wait_event_type, &s.wait_event) {
+                (Some(t), Some(e)) => format!("{t}/{e}"),
+                _ => "not waiting".into(),
+            }
+        ),
+    );
+    if let Some(reason) = a.migrations.get(&s.pid) {
+        push("migration", reason.clone());
+    }
+    for e in a.graph.blockers_of(s.pid) {
+        push(
+            "waits on",
+            format!(
+                "pid {} ({}) for {} on {}",
+                e.blocker,
+                match e.kind {
+                    EdgeKind::Holds => format!(
+                        "holds {}",
+                        e.lock.mode_held.as_deref().unwrap_or("a conflicting lock")
+                    ),
+                    EdgeKind::QueuedAhead => format!(
+                        "queued ahead for {}",
+                        e.lock.blocker_mode_wanted.as_deref().unwrap_or("a lock")
+                    ),
+                },
+                e.lock.mode_wanted.as_deref().unwrap_or("a lock"),
+                e.lock.target.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    for why in why_it_blocks(a, s.pid) {
+        push("blocks", why);
+    }
+    let downstream = a.graph.downstream(s.pid);
+    if !downstream.is_empty() {
+        let migration = downstream.iter().any(|p| a.is_migration(*p));
+        push(
+            "ending it frees",
+            format!(
+                "{}{}",
+                plural(downstream.len(), "session", "sessions"),
+                if migration {
+                    ", including the migration"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    for l in &s.locks {
+        let size = match (l.reltuples, l.relpages) {
+            (Some(t), Some(p)) if t >= 0.0 => format!(" (~{} rows, {p} pages)", count(t)),
+            _ => String::new(),
+        };
+        push(
+            if l.granted { "holds" } else { "WAITS FOR" },
+            format!("{} on {}{size}", l.mode, l.target_label()),
+        );
+    }
+    if state
+        .privileges
+        .as_ref()
+        .is_some_and(|p| !p.can_read_all_stats)
+        && s.query_hidden()
+    {
+        push(
+            "hidden",
+            "this role cannot see the statement: GRANT pg_read_all_stats (or pg_monitor) to reveal it".into(),
+        );
+    }
+    out.push(TextLine::from(Span::styled("query:", bold)));
+    for l in s.query.as_deref().unwrap_or("").lines() {
+        out.push(TextLine::from(l.to_string()));
+    }
+    out
+}
+
+fn draw_details(frame: &mut Frame<'_>, area: Rect, state: &State, scroll: u16) {
+    let (Some(a), Some(s)) = (state.shown(), state.selected_session()) else {
+        return;
+    };
+    let rect = popup(area, 90, 85);
+    let title = format!(
+        " pid {}{} · Esc closes · j/k scroll ",
+        s.pid,
+        tags(a, s.pid)
+    );
+    let p = Paragraph::new(details_text(state, a, s))
+        .block(Block::default().borders(Borders::ALL).title(title))
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(p, rect);
+}
+
+fn draw_confirm(frame: &mut Frame<'_>, area: Rect, state: &State, c: &super::state::Confirm) {
+    let verb = match c.signal {
+        crate::db::Signal::Terminate => "Terminate",
+        crate::db::Signal::Cancel => "Cancel the query of",
+    };
+    let mut text = vec![
+        TextLine::from(Span::styled(
+            format!("{verb} pid {}?", c.pid),
+            Style::default().add_modifier(Modifier::BOLD),
+        )),
+        TextLine::from(format!("query: {}", c.query)),
+        TextLine::from(c.frees.clone()),
+    ];
+    for w in &c.warnings {
+        text.push(TextLine::from(Span::styled(
+            format!("! {w}"),
+            palette(state, Color::Yellow).add_modifier(Modifier::BOLD),
+        )));
+    }
+    text.push(TextLine::from(""));
+    text.push(TextLine::from(
+        "y confirms · any other key aborts · the display is frozen meanwhile",
+    ));
+    let rect = popup(area, 70, 50);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(Block::default().borders(Borders::ALL).title(" confirm "))
+            .wrap(Wrap { trim: true }),
+        rect,
+    );
+}
+
+pub const HELP: &[(&str, &str)] = &[
+    ("j / k, arrows", "move (PgUp/PgDn, g/G jump)"),
+    ("Enter", "details: full query, locks, why it blocks"),
+    ("K", "terminate the selected backend (asks first)"),
+    ("C", "cancel its current query (asks first)"),
+    (
+        "s",
+        "write a Markdown and a JSON snapshot to --snapshot-dir",
+    ),
+    ("p or space", "pause the display (polling goes on)"),
+    ("/", "filter by pid, application, user, state or query"),
+    ("o", "show or hide sessions outside the wait tree"),
+    ("r", "poll now"),
+    ("?", "this help"),
+    ("q", "quit"),
+];
+
+fn draw_help(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let mut text: Vec<TextLine<'_>> = HELP
+        .iter()
+        .map(|(k, v)| TextLine::from(format!("{k:>14}  {v}")))
+        .collect();
+    if state.read_only {
+        text.push(TextLine::from(""));
+        text.push(TextLine::from(
+            "read-only (--read-only): K and C are disabled.",
+        ));
+    }
+    text.push(TextLine::from(""));
+    text.push(TextLine::from(format!(
+        "Rows: ROOT blocks others and waits for nothing; MIGRATION is the DDL; 'holds' = the parent holds a conflicting lock, 'queued' = it waits ahead in the queue. Ages: {} = 45 s.",
+        age(45.0)
+    )));
+    let rect = popup(area, 80, 70);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" help · any key closes "),
+            )
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
