@@ -198,7 +198,7 @@ impl Analysis {
         let query = s
             .query
             .as_deref()
-            .map(|q| format!(" {}", first_line(q, 40)))
+            .map(|q| format!(" {}", first_line(q, 60)))
             .unwrap_or_default();
         let mut out = format!(
             "MIGRATION BLOCKED {}: pid {m}{query}{wanted}.",

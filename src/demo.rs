@@ -18,6 +18,7 @@ pub async fn run(args: &DemoArgs) -> Result<()> {
     );
     let mut stage = Stage::new(&dsn).await?;
     migration_pileup(&mut stage, args.queued, true).await?;
+    eprintln!("pglocks demo: try `pglocks snapshot \"{dsn}\"` in another terminal while this runs");
     let params = resolve(Some(&dsn), &Overrides::default(), &ProcessEnv)?;
     let analysis = AnalysisArgs {
         migration_app: crate::migration::DEFAULT_MIGRATION_APPS.into(),

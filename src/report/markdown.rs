@@ -102,8 +102,8 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
     let mut parts = Vec::new();
     if let Some(e) = row.edge {
         parts.push(match e.kind {
-            EdgeKind::Holds => "⟵ waits on holder ·".to_string(),
-            EdgeKind::QueuedAhead => "⟵ queued behind ·".to_string(),
+            EdgeKind::Holds => "waits on holder ⟶".to_string(),
+            EdgeKind::QueuedAhead => "queued behind ⟶".to_string(),
         });
     }
     let mut tags = Vec::new();
@@ -121,7 +121,11 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
     } else {
         format!(" {}", tags.join(" "))
     };
-    parts.push(format!("**pid {}**{tag}", row.pid));
+    let pid = format!("**pid {}**{tag}", row.pid);
+    match parts.pop() {
+        Some(edge) => parts.push(format!("{edge} {pid}")),
+        None => parts.push(pid),
+    }
     parts.push(who(s));
     parts.push(format!(
         "{} · xact {} · query {}",
@@ -186,12 +190,14 @@ fn findings(out: &mut String, a: &Analysis) {
 }
 
 fn sessions_table(out: &mut String, a: &Analysis) {
-    let involved: Vec<&Session> = a
+    let mut involved: Vec<&Session> = a
         .snapshot
         .sessions
         .iter()
         .filter(|s| a.graph.depth(s.pid).is_some() || a.is_migration(s.pid))
         .collect();
+    // Roots first, then by distance from them: the order the tree reads in.
+    involved.sort_by_key(|s| (a.graph.depth(s.pid).unwrap_or(usize::MAX), s.pid));
     let _ = writeln!(out, "## Sessions involved\n");
     if involved.is_empty() {
         let _ = writeln!(out, "None.\n");

@@ -26,8 +26,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, now: DateTime<Utc>) {
         frame.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
         return;
     }
+    let header_lines = header_height(state, area.width, area.height);
     let [header, main, footer] = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(header_lines),
         Constraint::Min(1),
         Constraint::Length(1),
     ])
@@ -41,6 +42,19 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, now: DateTime<Utc>) {
         Mode::Help => draw_help(frame, area, state),
         Mode::Tree | Mode::Filter => {}
     }
+}
+
+/// The headline wraps on narrow terminals; give it the rows it needs, within reason.
+fn header_height(state: &State, width: u16, height: u16) -> u16 {
+    let Some(a) = state.shown() else {
+        return 2;
+    };
+    let w = usize::from(width.max(1));
+    let headline = a.headline().chars().count().div_ceil(w);
+    // The facts line is about 110 characters.
+    let facts = (110 + state.target.len()).div_ceil(w);
+    // On a short terminal the tree matters more than the rest of the sentence.
+    (headline + facts).clamp(2, usize::from(height / 3).clamp(2, 6)) as u16
 }
 
 fn palette(state: &State, color: Color) -> Style {
@@ -94,11 +108,13 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<U
     if state.read_only {
         second.push(Span::raw(" · read-only"));
     }
-    let text = vec![
-        TextLine::from(Span::styled(headline, head_style)),
-        TextLine::from(second),
-    ];
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+    // The facts line (staleness above all) keeps its row; the headline wraps above it.
+    let [top, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(headline, head_style)).wrap(Wrap { trim: true }),
+        top,
+    );
+    frame.render_widget(Paragraph::new(TextLine::from(second)), bottom);
 }
 
 fn tags(a: &Analysis, pid: i32) -> String {
@@ -161,7 +177,10 @@ fn short_state(state: Option<&str>) -> &str {
     }
 }
 
-fn table_row<'a>(state: &State, a: &'a Analysis, line: &Line<'_>) -> Row<'a> {
+/// Below this width the table keeps only pid, edge, wait and statement.
+const NARROW: u16 = 110;
+
+fn table_row<'a>(state: &State, a: &'a Analysis, line: &Line<'_>, narrow: bool) -> Row<'a> {
     let Some(s) = a.session(line.pid) else {
         return Row::new(vec![Cell::from(format!("{} (gone)", line.pid))]);
     };
@@ -188,6 +207,15 @@ fn table_row<'a>(state: &State, a: &'a Analysis, line: &Line<'_>) -> Row<'a> {
     } else {
         first_line(s.query.as_deref().unwrap_or(""), 200)
     };
+    if narrow {
+        return Row::new(vec![
+            Cell::from(tree),
+            Cell::from(edge),
+            Cell::from(opt_age(a.wait_age(s))),
+            Cell::from(statement),
+        ])
+        .style(row_style(state, a, s));
+    }
     Row::new(vec![
         Cell::from(tree),
         Cell::from(edge),
@@ -222,30 +250,49 @@ fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(msg).block(block), area);
         return;
     }
-    let rows: Vec<Row<'_>> = lines.iter().map(|l| table_row(state, a, l)).collect();
-    let widths = [
-        Constraint::Length(24),
-        Constraint::Length(6),
-        Constraint::Length(22),
-        Constraint::Length(12),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(34),
-        Constraint::Fill(1),
-    ];
-    let header = Row::new(vec![
-        "pid",
-        "edge",
-        "app/user",
-        "state",
-        "xact",
-        "query",
-        "wait",
-        "lock",
-        "statement",
-    ])
-    .style(Style::default().add_modifier(Modifier::UNDERLINED));
+    let narrow = area.width < NARROW;
+    let rows: Vec<Row<'_>> = lines
+        .iter()
+        .map(|l| table_row(state, a, l, narrow))
+        .collect();
+    let (widths, names): (Vec<Constraint>, &[&str]) = if narrow {
+        (
+            vec![
+                Constraint::Length(16),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Fill(1),
+            ],
+            &["pid", "edge", "wait", "statement"],
+        )
+    } else {
+        (
+            vec![
+                Constraint::Length(24),
+                Constraint::Length(6),
+                Constraint::Length(22),
+                Constraint::Length(12),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(34),
+                Constraint::Fill(1),
+            ],
+            &[
+                "pid",
+                "edge",
+                "app/user",
+                "state",
+                "xact",
+                "query",
+                "wait",
+                "lock",
+                "statement",
+            ],
+        )
+    };
+    let header =
+        Row::new(names.to_vec()).style(Style::default().add_modifier(Modifier::UNDERLINED));
     let table = Table::new(rows, widths)
         .header(header)
         .block(block)

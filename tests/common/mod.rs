@@ -6,6 +6,8 @@
 //! other's sessions. Without either, a test fails and says how to get a server.
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use pglocks::analysis::{Analysis, Options, analyze};
