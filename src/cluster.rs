@@ -15,6 +15,7 @@ pub struct Cluster {
     bindir: PathBuf,
     run_as: Option<String>,
     running: bool,
+    settings: Vec<String>,
 }
 
 const HOW_TO_GET_ONE: &str = "install PostgreSQL server binaries (e.g. apt-get install postgresql), set PGLOCKS_PG_BINDIR to their bin directory, or set PGLOCKS_TEST_DSN to a server you own (docker compose up -d, see README)";
@@ -82,12 +83,13 @@ impl Cluster {
             bindir,
             run_as,
             running: false,
+            settings: settings.iter().map(|s| s.to_string()).collect(),
         };
         cluster.initdb()?;
         let mut last = None;
         for _ in 0..3 {
             cluster.port = free_port()?;
-            match cluster.pg_ctl_start(settings) {
+            match cluster.pg_ctl_start() {
                 Ok(()) => {
                     cluster.running = true;
                     return Ok(cluster);
@@ -151,13 +153,13 @@ impl Cluster {
         Ok(())
     }
 
-    fn pg_ctl_start(&self, settings: &[&str]) -> Result<()> {
+    fn pg_ctl_start(&self) -> Result<()> {
         let mut opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=500 -c max_prepared_transactions=10 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB",
             self.port,
             self.socket_dir().display()
         );
-        for s in settings {
+        for s in &self.settings {
             opts.push_str(" -c ");
             opts.push_str(s);
         }
@@ -189,6 +191,29 @@ impl Cluster {
             "host=127.0.0.1 port={} user=postgres dbname={database} sslmode=disable",
             self.port
         )
+    }
+
+    /// Stops the server but keeps its data and port: what a monitor sees during a restart.
+    pub fn pause(&mut self) -> Result<()> {
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "fast", "-w", "stop"])
+            .output()
+            .context("running pg_ctl stop")?;
+        if !out.status.success() {
+            bail!("pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        self.running = false;
+        Ok(())
+    }
+
+    /// Starts a paused server again on the same port.
+    pub fn resume(&mut self) -> Result<()> {
+        self.pg_ctl_start()?;
+        self.running = true;
+        Ok(())
     }
 
     /// Stops the server at once; the data is thrown away anyway.

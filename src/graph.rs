@@ -231,18 +231,27 @@ pub fn from_edges(mut edges: Vec<Edge>) -> WaitGraph {
             in_cycle: false,
         })
         .collect();
-    let mut depth = bfs_depth(&roots, &edges, &by_blocker);
     for cycle in &cycles {
-        if cycle.iter().all(|p| !depth.contains_key(p)) {
+        // A cycle that also waits on someone outside it hangs below that blocker; only a
+        // closed cycle needs a stand-in root, or its members would be listed twice.
+        let members: std::collections::HashSet<i32> = cycle.iter().copied().collect();
+        let closed = cycle.iter().all(|p| {
+            by_waiter
+                .get(p)
+                .into_iter()
+                .flatten()
+                .all(|&i| members.contains(&edges[i].blocker))
+        });
+        if closed {
             let pid = cycle.iter().copied().min().unwrap_or_default();
             roots.push(Root {
                 pid,
                 waiting_total: waiting_total.get(&pid).copied().unwrap_or(0),
                 in_cycle: true,
             });
-            depth = bfs_depth(&roots, &edges, &by_blocker);
         }
     }
+    let depth = bfs_depth(&roots, &edges, &by_blocker);
     roots.sort_by(|a, b| {
         b.waiting_total
             .cmp(&a.waiting_total)
@@ -513,6 +522,17 @@ mod tests {
         assert_eq!(g.waiting_total(1), 2);
         assert_eq!(g.waiting_total(2), 2);
         assert_eq!(g.depth(3), Some(1));
+    }
+
+    #[test]
+    fn a_cycle_waiting_on_another_cycle_is_not_a_root() {
+        // Found by tests/prop_graph.rs: {1,2} waits on {5,6}, so only {5,6} is rooted.
+        let g = from_edges(vec![edge(1, 2), edge(2, 1), edge(1, 5), edge(5, 6), edge(6, 5)]);
+        assert_eq!(g.cycles, vec![vec![1, 2], vec![5, 6]]);
+        assert_eq!(g.roots.iter().map(|r| r.pid).collect::<Vec<_>>(), vec![5]);
+        assert_eq!(g.depth(6), Some(1));
+        assert_eq!(g.depth(1), Some(1));
+        assert_eq!(g.depth(2), Some(2));
     }
 
     #[test]

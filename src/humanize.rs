@@ -17,6 +17,29 @@ pub fn opt_age(secs: Option<f64>) -> String {
     secs.map(age).unwrap_or_else(|| "-".into())
 }
 
+/// Text from the server made harmless for a terminal or a document: control characters
+/// (ESC of an escape sequence, OSC 52 clipboard writes, BEL, C1 controls) become visible
+/// symbols instead of being interpreted. Tabs become spaces; newlines are kept.
+pub fn inert(text: &str) -> std::borrow::Cow<'_, str> {
+    let dangerous = |c: char| (c.is_control() && c != '\n') || c == '\u{2028}' || c == '\u{2029}';
+    if !text.chars().any(dangerous) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let out = text
+        .chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            '\n' => '\n',
+            // Unicode's "control pictures" show C0 characters as visible glyphs (␛ for ESC).
+            c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('?'),
+            '\u{7f}' => '\u{2421}',
+            c if dangerous(c) => '\u{fffd}',
+            c => c,
+        })
+        .collect();
+    std::borrow::Cow::Owned(out)
+}
+
 /// The first non-blank line, whitespace collapsed, cut to `max` characters with an ellipsis.
 pub fn first_line(text: &str, max: usize) -> String {
     let line = text
@@ -25,7 +48,7 @@ pub fn first_line(text: &str, max: usize) -> String {
         .find(|l| !l.is_empty())
         .unwrap_or("");
     let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
-    truncate(&collapsed, max)
+    truncate(&inert(&collapsed), max)
 }
 
 pub fn truncate(text: &str, max: usize) -> String {
@@ -69,6 +92,17 @@ mod tests {
         assert_eq!(age(14.0 * 3600.0), "14h");
         assert_eq!(age(2.0 * 86400.0 + 3.0 * 3600.0), "2d03h");
         assert_eq!(age(-5.0), "0s");
+    }
+
+    #[test]
+    fn escape_sequences_are_shown_not_interpreted() {
+        let evil = "select 1 /* \u{1b}]52;c;ZXZpbA==\u{7} \u{1b}[31mred\u{9b}2J */";
+        let shown = inert(evil);
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert!(shown.contains("␛]52;c;ZXZpbA==␇"));
+        assert_eq!(inert("a\nb"), "a\nb");
+        assert!(matches!(inert("plain"), std::borrow::Cow::Borrowed(_)));
+        assert!(!first_line(evil, 200).contains('\u{1b}'));
     }
 
     #[test]

@@ -270,3 +270,69 @@ fn no_color_keeps_meaning_in_text() {
     let text = format!("{:?}", t.backend());
     assert!(text.contains("ROOT") && text.contains("MIGRATION"));
 }
+
+#[test]
+fn a_vanished_pid_moves_the_cursor_to_the_nearest_row() {
+    let mut s = state();
+    update(&mut s, code(KeyCode::Down), t0());
+    update(&mut s, code(KeyCode::Down), t0());
+    assert_eq!(s.selected, Some(5001));
+    let mut snap = pileup();
+    snap.sessions.retain(|x| x.pid != 5001);
+    update(&mut s, polled(snap), t0());
+    assert_eq!(s.selected, Some(5002), "the row that took its place");
+    let mut snap = pileup();
+    snap.sessions.retain(|x| x.pid < 5002);
+    update(&mut s, polled(snap), t0());
+    assert_eq!(s.selected, Some(5001), "the last row when the cursor fell off the end");
+}
+
+#[test]
+fn filter_matches_relation_names() {
+    let mut s = state();
+    s.filter = "public.orders".into();
+    assert_eq!(s.lines().len(), 5);
+    s.filter = "no-such-thing".into();
+    assert!(s.lines().is_empty());
+}
+
+#[test]
+fn view_help() {
+    let mut s = state();
+    s.read_only = true;
+    update(&mut s, key('?'), t0());
+    insta::assert_snapshot!(render(&s, 100, 24).backend());
+}
+
+#[test]
+fn view_no_contention() {
+    let mut s = state();
+    let mut snap = pileup();
+    snap.sessions.retain(|x| x.pid >= 6000);
+    update(&mut s, polled(snap), t0());
+    insta::assert_snapshot!(render(&s, 100, 8).backend());
+}
+
+#[test]
+fn hostile_and_huge_statements_render_inert() {
+    let mut snap = pileup();
+    snap.sessions[0].query = Some(format!(
+        "SELECT '\u{1b}]52;c;ZXZpbA==\u{7}' /* \u{1b}[2J */ {}",
+        "x".repeat(1_000_000)
+    ));
+    snap.sessions[0].application_name = Some("evil\u{1b}[31m\r\napp".into());
+    let mut s = state();
+    update(&mut s, polled(snap), t0());
+    for mode in [None, Some(KeyCode::Enter)] {
+        if let Some(k) = mode {
+            update(&mut s, code(k), t0());
+        }
+        let t = render(&s, 160, 40);
+        let cells = t.backend().buffer().content();
+        assert!(cells.iter().all(|c| !c.symbol().contains('\u{1b}')), "an ESC reached the terminal");
+        assert!(cells.iter().all(|c| !c.symbol().chars().any(char::is_control)));
+    }
+    let a = s.shown().unwrap();
+    let md = pglocks::report::markdown::render(a, &[]);
+    assert!(!md.contains('\u{1b}') && !md.contains('\u{7}'), "markdown carries no escape");
+}

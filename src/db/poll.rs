@@ -1,7 +1,7 @@
 //! One poll: one prepared statement, one round trip, rows into a Snapshot.
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{FromSql, Json, Type};
 
 use super::DbError;
 use super::connect::{Connection, bounded};
@@ -30,21 +30,39 @@ impl Connection {
     }
 }
 
+/// Text that may not be valid UTF-8: a SQL_ASCII database passes client bytes through
+/// unchecked, and one odd statement must not make every poll fail.
+struct Lossy(String);
+
+impl<'a> FromSql<'a> for Lossy {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Lossy(String::from_utf8_lossy(raw).into_owned()))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR)
+    }
+}
+
+fn text(row: &Row, column: &str) -> Result<Option<String>, tokio_postgres::Error> {
+    Ok(row.try_get::<_, Option<Lossy>>(column)?.map(|Lossy(s)| s))
+}
+
 fn decode(row: &Row) -> Result<Session, tokio_postgres::Error> {
     let locks: Option<Json<Vec<Lock>>> = row.try_get("locks")?;
     let blocked_by: Option<Vec<i32>> = row.try_get("blocked_by")?;
     Ok(Session {
         pid: row.try_get("pid")?,
         leader_pid: row.try_get("leader_pid")?,
-        user: row.try_get("usename")?,
-        database: row.try_get("datname")?,
-        application_name: row.try_get("application_name")?,
-        client_addr: row.try_get("client_addr")?,
-        backend_type: row.try_get("backend_type")?,
-        state: row.try_get("state")?,
-        wait_event_type: row.try_get("wait_event_type")?,
-        wait_event: row.try_get("wait_event")?,
-        query: row.try_get("query")?,
+        user: text(row, "usename")?,
+        database: text(row, "datname")?,
+        application_name: text(row, "application_name")?,
+        client_addr: text(row, "client_addr")?,
+        backend_type: text(row, "backend_type")?,
+        state: text(row, "state")?,
+        wait_event_type: text(row, "wait_event_type")?,
+        wait_event: text(row, "wait_event")?,
+        query: text(row, "query")?,
         backend_start: row.try_get("backend_start")?,
         xact_start: row.try_get("xact_start")?,
         query_start: row.try_get("query_start")?,

@@ -129,7 +129,7 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
     parts.push(who(s));
     parts.push(format!(
         "{} · xact {} · query {}",
-        s.state.as_deref().unwrap_or("?"),
+        escape(s.state.as_deref().unwrap_or("?")),
         opt_age(a.xact_age(s)),
         opt_age(a.query_age(s))
     ));
@@ -137,7 +137,7 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
         parts.push(format!(
             "waits {} for {} on {}",
             opt_age(a.wait_age(s)),
-            l.mode,
+            escape(&l.mode),
             escape(&l.target_label())
         ));
     }
@@ -146,7 +146,7 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
         .waiters_of(row.pid)
         .find_map(|e| e.lock.mode_held.as_deref())
     {
-        parts.push(format!("holds {mode}"));
+        parts.push(format!("holds {}", escape(mode)));
     }
     let behind = a.graph.waiting_total(row.pid);
     if behind > 0 {
@@ -235,7 +235,7 @@ fn sessions_table(out: &mut String, a: &Analysis) {
 /// Markdown control characters in names and statements must not change the document.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in crate::humanize::inert(text).chars() {
         if matches!(c, '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#') {
             out.push('\\');
         }

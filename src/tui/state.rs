@@ -42,6 +42,8 @@ pub struct State {
     pub monitor_pid: Option<i32>,
     /// Selection is by pid so that it survives re-polls and re-sorts.
     pub selected: Option<i32>,
+    /// Where the cursor was, so that when its pid disappears it lands on the nearest row.
+    pub cursor_hint: usize,
     pub mode: Mode,
     pub show_others: bool,
     pub paused: bool,
@@ -76,6 +78,7 @@ impl State {
             privileges: None,
             monitor_pid: None,
             selected: None,
+            cursor_hint: 0,
             mode: Mode::Tree,
             show_others: false,
             paused: false,
@@ -161,6 +164,11 @@ impl State {
             .any(|f| {
                 f.as_deref()
                     .is_some_and(|v| v.to_lowercase().contains(&needle))
+            })
+            || s.locks.iter().any(|l| {
+                l.relation_name
+                    .as_deref()
+                    .is_some_and(|r| r.to_lowercase().contains(&needle))
             })
     }
 

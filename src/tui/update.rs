@@ -98,12 +98,21 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
     }
 }
 
-/// Starts the cursor on the root blocker with the greatest impact, and keeps it on a
-/// session that still exists.
+/// Starts the cursor on the root blocker with the greatest impact (the first row), keeps
+/// it on its pid while that exists, and moves it to the nearest row when the pid is gone.
 fn ensure_selection(state: &mut State) {
     let lines = state.lines();
-    if state.selected_index(&lines).is_none() {
-        state.selected = lines.first().map(|l| l.pid);
+    match state.selected_index(&lines) {
+        Some(i) => state.cursor_hint = i,
+        None if state.selected.is_none() => {
+            state.selected = lines.first().map(|l| l.pid);
+            state.cursor_hint = 0;
+        }
+        None => {
+            let i = state.cursor_hint.min(lines.len().saturating_sub(1));
+            state.selected = lines.get(i).map(|l| l.pid);
+            state.cursor_hint = i;
+        }
     }
 }
 
@@ -229,6 +238,7 @@ fn move_selection(state: &mut State, delta: i32) {
     let current = state.selected_index(&lines).unwrap_or(0) as i64;
     let next = (current + i64::from(delta)).clamp(0, lines.len() as i64 - 1) as usize;
     state.selected = Some(lines[next].pid);
+    state.cursor_hint = next;
 }
 
 /// Opens the confirmation, or says in the status line why signalling is not possible.

@@ -9,12 +9,13 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Table
 use super::state::{Line, Mode, State};
 use crate::analysis::Analysis;
 use crate::graph::EdgeKind;
-use crate::humanize::{age, count, first_line, opt_age, plural, truncate};
+use crate::humanize::{age, count, first_line, inert, opt_age, plural, truncate};
 use crate::model::Session;
 
 /// Below this the layout cannot say anything useful.
 pub const MIN_WIDTH: u16 = 30;
 pub const MIN_HEIGHT: u16 = 6;
+const MAX_DETAIL_CHARS: usize = 64 * 1024;
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, now: DateTime<Utc>) {
     let area = frame.area();
@@ -202,6 +203,7 @@ fn table_row<'a>(state: &State, a: &'a Analysis, line: &Line<'_>, narrow: bool) 
         (None, Some(u)) => u.to_string(),
         (None, None) => "?".into(),
     };
+    let who = inert(&who).into_owned();
     let statement = if line.repeat {
         "(shown above)".to_string()
     } else {
@@ -369,7 +371,7 @@ fn details_text(state: &State, a: &Analysis, s: &Session) -> Vec<TextLine<'stati
     let mut push = |label: &str, value: String| {
         out.push(TextLine::from(vec![
             Span::styled(format!("{label}: "), bold),
-            Span::raw(value),
+            Span::raw(inert(&value).into_owned()),
         ]));
     };
     push(
@@ -477,8 +479,17 @@ fn details_text(state: &State, a: &Analysis, s: &Session) -> Vec<TextLine<'stati
         );
     }
     out.push(TextLine::from(Span::styled("query:", bold)));
-    for l in s.query.as_deref().unwrap_or("").lines() {
+    let query = s.query.as_deref().unwrap_or("");
+    // pg_stat_activity allows 1 MB statements; wrapping that on every frame is not worth it.
+    let shown: String = query.chars().take(MAX_DETAIL_CHARS).collect();
+    for l in inert(&shown).lines() {
         out.push(TextLine::from(l.to_string()));
+    }
+    if shown.len() < query.len() {
+        out.push(TextLine::from(format!(
+            "… {} more bytes not shown",
+            query.len() - shown.len()
+        )));
     }
     out
 }
@@ -544,7 +555,7 @@ pub const HELP: &[(&str, &str)] = &[
         "write a Markdown and a JSON snapshot to --snapshot-dir",
     ),
     ("p or space", "pause the display (polling goes on)"),
-    ("/", "filter by pid, application, user, state or query"),
+    ("/", "filter by pid, application, user, state, query or relation"),
     ("o", "show or hide sessions outside the wait tree"),
     ("r", "poll now"),
     ("?", "this help"),

@@ -1,0 +1,163 @@
+//! End to end through a real terminal: the pglocks binary in tmux, against a real server
+//! with the staged migration incident. Keys go in with send-keys; the screen comes back
+//! with capture-pane.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use pglocks::cluster::Cluster;
+use pglocks::stage::{Stage, migration_pileup};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str, width: u16, height: u16) -> Tmux {
+        let socket = format!("pglocks-e2e-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-s", "e2e"])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .arg(command)
+            .env_remove("TMUX")
+            .status()
+            .expect("tmux is needed for the end-to-end test (apt-get install tmux)");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { socket }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "e2e"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "e2e", keys])
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    async fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the screen was:\n{screen}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_the_root_blocker_snapshot_and_survive_a_restart() {
+    // This test restarts the server, so it always uses a throwaway cluster of its own.
+    let mut cluster = tokio::task::spawn_blocking(|| Cluster::start(&[]))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e:#}: the end-to-end test needs PostgreSQL server binaries"));
+    let dsn = cluster.dsn("postgres");
+    let mut stage = Stage::new(&dsn).await.unwrap();
+    let p = migration_pileup(&mut stage, 5, true).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    let cmd = format!(
+        "{} '{dsn}' --interval 300ms --snapshot-dir {}; echo EXITED=$?; sleep 60",
+        env!("CARGO_BIN_EXE_pglocks"),
+        dir.path().display()
+    );
+    let tmux = Tmux::start(&cmd, 180, 40);
+    let root = format!("▶{} ROOT", p.blocker);
+    let screen = tmux
+        .wait_for("the root blocker, selected", |s| s.contains(&root), Duration::from_secs(15))
+        .await;
+    assert!(screen.contains("MIGRATION BLOCKED"), "{screen}");
+    assert!(screen.contains(&format!("{} MIGRATION", p.migration)), "{screen}");
+
+    tmux.keys("K");
+    let prompt = format!("Terminate pid {}?", p.blocker);
+    let screen = tmux
+        .wait_for("the confirmation", |s| s.contains(&prompt), Duration::from_secs(5))
+        .await;
+    assert!(screen.contains("including the migration"), "{screen}");
+    tmux.keys("y");
+    let done = format!("terminate pid {}: terminated", p.blocker);
+    tmux.wait_for("the outcome", |s| s.contains(&done), Duration::from_secs(10))
+        .await;
+
+    // The server agrees: the blocker is gone and the ALTER went through.
+    let monitor = stage.monitor();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let gone: i64 = monitor
+            .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", &[&p.blocker])
+            .await
+            .unwrap()
+            .get(0);
+        let altered: i64 = monitor
+            .query_one(
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'region'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if gone == 0 && altered == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "blocker alive: {gone}, column added: {altered}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tmux.wait_for("the pile-up to clear", |s| s.contains("No lock waits"), Duration::from_secs(10))
+        .await;
+
+    tmux.keys("s");
+    tmux.wait_for("the snapshot paths", |s| s.contains("snapshot written"), Duration::from_secs(5))
+        .await;
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let md = files.iter().find(|p| p.extension().is_some_and(|e| e == "md")).expect("a .md file");
+    let json = files.iter().find(|p| p.extension().is_some_and(|e| e == "json")).expect("a .json file");
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(md.contains(&format!("| terminate | {} | terminated |", p.blocker)), "{md}");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(doc["actions"][0]["pid"], p.blocker);
+    assert_eq!(doc["actions"][0]["action"], "terminate");
+
+    // A server restart: the view goes stale, keeps the last picture, then recovers.
+    drop(stage);
+    tokio::task::block_in_place(|| cluster.pause()).unwrap();
+    tmux.wait_for("stale", |s| s.contains("reconnecting"), Duration::from_secs(10))
+        .await;
+    tokio::task::block_in_place(|| cluster.resume()).unwrap();
+    tmux.wait_for(
+        "recovery",
+        |s| !s.contains("reconnecting") && s.contains("data ") && s.contains(" old"),
+        Duration::from_secs(20),
+    )
+    .await;
+
+    tmux.keys("q");
+    let screen = tmux
+        .wait_for("a clean exit", |s| s.contains("EXITED=0"), Duration::from_secs(10))
+        .await;
+    assert!(!screen.contains("wait tree"), "the alternate screen was left: {screen}");
+}
