@@ -203,7 +203,10 @@ impl Cluster {
             .output()
             .context("running pg_ctl stop")?;
         if !out.status.success() {
-            bail!("pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         self.running = false;
         Ok(())

@@ -236,7 +236,7 @@ fn view_stale_after_failed_polls() {
         Msg::PollFailed("connection refused".into()),
         t0() + ChronoDuration::seconds(1),
     );
-    let t = render(&s, 140, 8);
+    let t = render(&s, 140, 10);
     let text = format!("{:?}", t.backend());
     assert!(
         text.contains("stale 2s, reconnecting: connection refused"),
@@ -248,12 +248,14 @@ fn view_stale_after_failed_polls() {
 fn view_small_terminals_never_panic() {
     let s = state();
     insta::assert_snapshot!("view_40x10", render(&s, 40, 10).backend());
+    let t = render(&s, 39, 10);
+    assert!(format!("{:?}", t.backend()).contains("terminal too small"));
     let t = render(&s, 12, 3);
-    assert!(format!("{:?}", t.backend()).contains("terminal"));
+    assert!(format!("{:?}", t.backend()).contains("termin"));
     let mut s = state();
     update(&mut s, key('K'), t0());
-    render(&s, 40, 10);
-    render(&s, 31, 7);
+    let t = render(&s, 40, 10);
+    assert!(format!("{:?}", t.backend()).contains("Terminate pid 3020?"));
 }
 
 #[test]
@@ -284,7 +286,11 @@ fn a_vanished_pid_moves_the_cursor_to_the_nearest_row() {
     let mut snap = pileup();
     snap.sessions.retain(|x| x.pid < 5002);
     update(&mut s, polled(snap), t0());
-    assert_eq!(s.selected, Some(5001), "the last row when the cursor fell off the end");
+    assert_eq!(
+        s.selected,
+        Some(5001),
+        "the last row when the cursor fell off the end"
+    );
 }
 
 #[test]
@@ -310,7 +316,7 @@ fn view_no_contention() {
     let mut snap = pileup();
     snap.sessions.retain(|x| x.pid >= 6000);
     update(&mut s, polled(snap), t0());
-    insta::assert_snapshot!(render(&s, 100, 8).backend());
+    insta::assert_snapshot!(render(&s, 100, 10).backend());
 }
 
 #[test]
@@ -329,10 +335,20 @@ fn hostile_and_huge_statements_render_inert() {
         }
         let t = render(&s, 160, 40);
         let cells = t.backend().buffer().content();
-        assert!(cells.iter().all(|c| !c.symbol().contains('\u{1b}')), "an ESC reached the terminal");
-        assert!(cells.iter().all(|c| !c.symbol().chars().any(char::is_control)));
+        assert!(
+            cells.iter().all(|c| !c.symbol().contains('\u{1b}')),
+            "an ESC reached the terminal"
+        );
+        assert!(
+            cells
+                .iter()
+                .all(|c| !c.symbol().chars().any(char::is_control))
+        );
     }
     let a = s.shown().unwrap();
     let md = pglocks::report::markdown::render(a, &[]);
-    assert!(!md.contains('\u{1b}') && !md.contains('\u{7}'), "markdown carries no escape");
+    assert!(
+        !md.contains('\u{1b}') && !md.contains('\u{7}'),
+        "markdown carries no escape"
+    );
 }

@@ -13,8 +13,8 @@ use crate::humanize::{age, count, first_line, inert, opt_age, plural, truncate};
 use crate::model::Session;
 
 /// Below this the layout cannot say anything useful.
-pub const MIN_WIDTH: u16 = 30;
-pub const MIN_HEIGHT: u16 = 6;
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
 const MAX_DETAIL_CHARS: usize = 64 * 1024;
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, now: DateTime<Utc>) {
@@ -555,7 +555,10 @@ pub const HELP: &[(&str, &str)] = &[
         "write a Markdown and a JSON snapshot to --snapshot-dir",
     ),
     ("p or space", "pause the display (polling goes on)"),
-    ("/", "filter by pid, application, user, state, query or relation"),
+    (
+        "/",
+        "filter by pid, application, user, state, query or relation",
+    ),
     ("o", "show or hide sessions outside the wait tree"),
     ("r", "poll now"),
     ("?", "this help"),
