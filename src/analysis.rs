@@ -36,11 +36,7 @@ pub struct Analysis {
 
 pub fn analyze(snapshot: Snapshot, opts: &Options) -> Analysis {
     let graph = graph::build(&snapshot);
-    let migrations = snapshot
-        .sessions
-        .iter()
-        .filter_map(|s| opts.rules.reason(s, &snapshot, &graph).map(|r| (s.pid, r)))
-        .collect();
+    let migrations = opts.rules.reasons(&snapshot, &graph);
     let index = snapshot
         .sessions
         .iter()

@@ -34,6 +34,98 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Start a throwaway PostgreSQL, stage a stalled migration, and open the TUI on it.
     Demo(DemoArgs),
+    /// Record every poll to a JSON Lines file, without a screen, until SIGINT or SIGTERM.
+    Record(RecordArgs),
+    /// Turn a recording into a Markdown incident report.
+    Report(ReportArgs),
+    /// Print the analysis at one moment of a recording.
+    Replay(ReplayArgs),
+    /// Before a migration runs: the lock each statement needs and who would block it now.
+    Preflight(PreflightArgs),
+}
+
+/// Exit 0: it can run now; 2: a statement would wait, or would scan or rewrite a large table
+/// under a lock that blocks writes (with --strict, also any warning); 1: error.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("migration").required(true).args(["sql", "command"])))]
+pub struct PreflightArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// The migration file to check ("-" reads stdin)
+    #[arg(long, value_name = "FILE")]
+    pub sql: Option<PathBuf>,
+    /// The statement(s) to check, separated by semicolons
+    #[arg(short = 'c', long = "command", value_name = "STATEMENT")]
+    pub command: Option<String>,
+    /// json or markdown [default: markdown on a terminal, json otherwise]
+    #[arg(long, short = 'f', value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Write to this new file instead of stdout (never overwrites)
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Fail (exit 2) on warnings too: no lock_timeout, an index without CONCURRENTLY, ...
+    #[arg(long)]
+    pub strict: bool,
+    /// Tables with more estimated rows than this are large: scanning or rewriting one under
+    /// a lock that blocks writes fails the check
+    #[arg(long, value_name = "ROWS", default_value_t = 1_000_000)]
+    pub large_table: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// The new recording file (never overwrites)
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Poll period: 500ms, 1s, or a bare number of seconds
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+}
+
+/// How a recording is analysed again when it is read back.
+#[derive(Debug, Args, Clone)]
+pub struct ReanalysisArgs {
+    /// Hide literals and client addresses, even if the recording has them
+    #[arg(long)]
+    pub redact: bool,
+    /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m)
+    #[arg(long = "long-xact", default_value = "1m", value_parser = parse_duration)]
+    pub long_xact: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A recording made by `pglocks record` or `pglocks --record`
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Write to this new file instead of stdout (never overwrites)
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub reanalysis: ReanalysisArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A recording made by `pglocks record` or `pglocks --record`
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The moment: an RFC 3339 time, HH:MM:SS (UTC), +DURATION from the start, or
+    /// first, worst or last
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// json or markdown [default: markdown on a terminal, json otherwise]
+    #[arg(long, short = 'f', value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Write to this new file instead of stdout (never overwrites)
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub reanalysis: ReanalysisArgs,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +185,10 @@ pub struct AnalysisArgs {
     /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m)
     #[arg(long = "long-xact", default_value = "1m", value_parser = parse_duration)]
     pub long_xact: Duration,
+    /// Hide literals in statements (strings, numbers, IN lists) and client addresses, in
+    /// every output: the screen, JSON, Markdown and recordings
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -106,6 +202,9 @@ pub struct TuiArgs {
     /// Where the snapshot key writes its files
     #[arg(long, default_value = ".")]
     pub snapshot_dir: PathBuf,
+    /// Also append every poll and every action to this new JSON Lines file
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

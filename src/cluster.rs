@@ -68,6 +68,14 @@ fn free_port() -> Result<u16> {
 impl Cluster {
     /// initdb and start a new cluster. `settings` are extra `-c name=value` server options.
     pub fn start(settings: &[&str]) -> Result<Cluster> {
+        Self::start_with_files(settings, &[])
+    }
+
+    /// As [`Cluster::start`], with `(file name, contents)` written into the data directory
+    /// before the server starts: a TLS key and certificate, or a pg_hba.conf replacing
+    /// ours. They belong to the server's account with mode 0600, as PostgreSQL demands of
+    /// a private key.
+    pub fn start_with_files(settings: &[&str], files: &[(&str, &[u8])]) -> Result<Cluster> {
         let bindir = find_bindir()?;
         let run_as = unprivileged_user()?;
         let dir = tempfile::Builder::new()
@@ -86,6 +94,7 @@ impl Cluster {
             settings: settings.iter().map(|s| s.to_string()).collect(),
         };
         cluster.initdb()?;
+        cluster.write_files(files)?;
         let mut last = None;
         for _ in 0..3 {
             cluster.port = free_port()?;
@@ -146,6 +155,8 @@ impl Cluster {
             );
         }
         // Password auth for one role over TCP, so that tests can check a wrong password.
+        // Scram needs a scram-stored password: the server stores them so (see pg_ctl_start)
+        // even on 13, whose default password_encryption is md5.
         let hba = format!(
             "local all all trust\nhost all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
         );
@@ -153,9 +164,27 @@ impl Cluster {
         Ok(())
     }
 
+    fn write_files(&self, files: &[(&str, &[u8])]) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        for (name, contents) in files {
+            if name.contains('/') || name.starts_with('.') {
+                bail!("{name:?} is not a plain file name for the data directory");
+            }
+            let path = self.data().join(name);
+            std::fs::write(&path, contents)
+                .with_context(|| format!("writing {}", path.display()))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("making {} private", path.display()))?;
+            if let Some(user) = &self.run_as {
+                chown_to(&path, user)?;
+            }
+        }
+        Ok(())
+    }
+
     fn pg_ctl_start(&self) -> Result<()> {
         let mut opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=500 -c max_prepared_transactions=10 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=500 -c max_prepared_transactions=10 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB -c password_encryption=scram-sha-256",
             self.port,
             self.socket_dir().display()
         );

@@ -4,6 +4,7 @@ mod connect;
 pub mod conninfo;
 mod error;
 mod poll;
+mod preflight;
 mod signal;
 pub mod tls;
 

@@ -6,6 +6,8 @@ use crate::humanize::{first_line, opt_age, plural};
 use crate::migration::ddl_kind;
 use crate::model::Session;
 
+mod ddl_rules;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -42,6 +44,7 @@ fn finding(
 pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
     let mut out = Vec::new();
     migration_rules(a, &mut out);
+    ddl_rules::table_rewrite(a, &mut out);
     cycle_rules(a, &mut out);
     blocker_rules(a, opts, &mut out);
     index_rules(a, &mut out);
@@ -70,6 +73,9 @@ fn migration_rules(a: &Analysis, out: &mut Vec<Finding>) {
             .find(|&&r| r != crate::model::PREPARED_XACT_PID)
             .map(|r| format!("Terminate the root blocker (SELECT pg_terminate_backend({r})) if its work can be lost, or c"))
             .unwrap_or_else(|| "C".into());
+        let why = ddl_rules::lock_reason(s)
+            .map(|w| format!("Why this lock: {w}. "))
+            .unwrap_or_default();
         out.push(finding(
             "migration_blocked",
             Severity::Critical,
@@ -80,7 +86,7 @@ fn migration_rules(a: &Analysis, out: &mut Vec<Finding>) {
                 opt_age(a.wait_age(s)),
             ),
             format!(
-                "{terminate}ancel the migration (SELECT pg_cancel_backend({m})) and retry it with SET lock_timeout = '5s' so that it gives up instead of stalling traffic; check for long transactions before retrying."
+                "{why}{terminate}ancel the migration (SELECT pg_cancel_backend({m})) and retry it with SET lock_timeout = '5s' so that it gives up instead of stalling traffic; check for long transactions before retrying."
             ),
         ));
 

@@ -2,7 +2,7 @@
 //!
 //! pg_blocking_pids names holders and sessions queued ahead alike; pg_locks tells them
 //! apart, and the remedy differs (kill a holder; cancel and retry a queued migration).
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +67,9 @@ pub struct WaitGraph {
     depth: HashMap<i32, usize>,
     by_waiter: HashMap<i32, Vec<usize>>,
     by_blocker: HashMap<i32, Vec<usize>>,
+    /// The pids of `roots` and `cycles`, for lookups once per row or per blocker.
+    root_pids: HashSet<i32>,
+    cycle_pids: HashSet<i32>,
 }
 
 impl WaitGraph {
@@ -105,11 +108,11 @@ impl WaitGraph {
     }
 
     pub fn is_root(&self, pid: i32) -> bool {
-        self.roots.iter().any(|r| r.pid == pid)
+        self.root_pids.contains(&pid)
     }
 
     pub fn in_cycle(&self, pid: i32) -> bool {
-        self.cycles.iter().any(|c| c.contains(&pid))
+        self.cycle_pids.contains(&pid)
     }
 
     /// Every session `pid` waits on, directly or transitively, nearest first.
@@ -258,6 +261,8 @@ pub fn from_edges(mut edges: Vec<Edge>) -> WaitGraph {
             .then(a.pid.cmp(&b.pid))
     });
 
+    let root_pids = roots.iter().map(|r| r.pid).collect();
+    let cycle_pids = cycles.iter().flatten().copied().collect();
     WaitGraph {
         edges,
         roots,
@@ -266,6 +271,8 @@ pub fn from_edges(mut edges: Vec<Edge>) -> WaitGraph {
         depth,
         by_waiter,
         by_blocker,
+        root_pids,
+        cycle_pids,
     }
 }
 
@@ -527,7 +534,13 @@ mod tests {
     #[test]
     fn a_cycle_waiting_on_another_cycle_is_not_a_root() {
         // Found by tests/prop_graph.rs: {1,2} waits on {5,6}, so only {5,6} is rooted.
-        let g = from_edges(vec![edge(1, 2), edge(2, 1), edge(1, 5), edge(5, 6), edge(6, 5)]);
+        let g = from_edges(vec![
+            edge(1, 2),
+            edge(2, 1),
+            edge(1, 5),
+            edge(5, 6),
+            edge(6, 5),
+        ]);
         assert_eq!(g.cycles, vec![vec![1, 2], vec![5, 6]]);
         assert_eq!(g.roots.iter().map(|r| r.pid).collect::<Vec<_>>(), vec![5]);
         assert_eq!(g.depth(6), Some(1));

@@ -39,7 +39,10 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     }
     let params = conn_params(&args.conn)?;
     let conn = crate::db::connect(&params, &ProcessEnv).await?;
-    let snapshot = conn.poll(args.analysis.database.as_deref()).await?;
+    let mut snapshot = conn.poll(args.analysis.database.as_deref()).await?;
+    if args.analysis.redact {
+        snapshot = crate::redact::snapshot(snapshot);
+    }
     let analysis = analyze(snapshot, &args.analysis.options());
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Markdown

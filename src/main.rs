@@ -16,7 +16,9 @@ fn main() -> ExitCode {
             let text = e.to_string();
             let line = text.lines().next().unwrap_or("invalid arguments");
             eprintln!("pglocks: {}", line.trim_start_matches("error: "));
-            return ExitCode::from(2);
+            // 1, not clap's usual 2: `preflight` uses 2 for "would wait", and a deploy gate
+            // must not mistake a typo for a verdict.
+            return ExitCode::FAILURE;
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -32,6 +34,11 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The preflight's report is out; 2 tells a deploy pipeline "not now".
+        Err(e) if e.is::<pglocks::preflight::GateClosed>() => {
+            eprintln!("pglocks: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             let text = format!("{e:#}").replace('\n', " ");
             eprintln!("pglocks: {text}");
@@ -44,6 +51,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Snapshot(args)) => pglocks::headless::snapshot(&args).await,
         Some(Command::Demo(args)) => pglocks::demo::run(&args).await,
+        Some(Command::Record(args)) => pglocks::record::headless::record(&args).await,
+        Some(Command::Report(args)) => pglocks::record::replay::report(&args),
+        Some(Command::Replay(args)) => pglocks::record::replay::replay(&args).await,
+        Some(Command::Preflight(args)) => pglocks::preflight::run(&args).await,
         None => pglocks::tui::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }
 }

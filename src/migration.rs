@@ -1,4 +1,7 @@
 //! Which sessions are migrations. Pure: statement text, locks, names and the user's pins.
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+
 use crate::graph::WaitGraph;
 use crate::lockmode::LockMode;
 use crate::model::{Lock, Session, Snapshot};
@@ -35,6 +38,27 @@ impl MigrationRules {
 
     /// Why `s` counts as a migration, or None. The strongest evidence is named first.
     pub fn reason(&self, s: &Session, snapshot: &Snapshot, graph: &WaitGraph) -> Option<String> {
+        self.reason_among(s, &Awaited::new(snapshot), graph)
+    }
+
+    /// Every migration of the snapshot, with its reason.
+    pub fn reasons(&self, snapshot: &Snapshot, graph: &WaitGraph) -> BTreeMap<i32, String> {
+        // One list of awaited locks for all sessions: building it per blocker made the
+        // analysis quadratic in the number of sessions.
+        let awaited = Awaited::new(snapshot);
+        snapshot
+            .sessions
+            .iter()
+            .filter_map(|s| self.reason_among(s, &awaited, graph).map(|r| (s.pid, r)))
+            .collect()
+    }
+
+    fn reason_among(
+        &self,
+        s: &Session,
+        awaited: &Awaited<'_>,
+        graph: &WaitGraph,
+    ) -> Option<String> {
         if self.pinned_pids.contains(&s.pid) {
             return Some("pinned with --migration-pid".into());
         }
@@ -55,7 +79,37 @@ impl MigrationRules {
                 return Some(format!("application_name \"{app}\" matches \"{f}\""));
             }
         }
-        strong_lock_reason(s, snapshot, graph)
+        strong_lock_reason(s, awaited, graph)
+    }
+}
+
+/// The relation locks that sessions wait for, collected once and only if a rule asks.
+struct Awaited<'a> {
+    snapshot: &'a Snapshot,
+    locks: OnceCell<Vec<&'a Lock>>,
+}
+
+impl<'a> Awaited<'a> {
+    fn new(snapshot: &'a Snapshot) -> Self {
+        Awaited {
+            snapshot,
+            locks: OnceCell::new(),
+        }
+    }
+
+    fn any_on_same_target(&self, held: &Lock) -> bool {
+        self.locks
+            .get_or_init(|| {
+                self.snapshot
+                    .sessions
+                    .iter()
+                    .filter_map(Session::awaited_lock)
+                    // Only relation locks are ever compared, and same_target needs equal types.
+                    .filter(|l| l.locktype == "relation")
+                    .collect()
+            })
+            .iter()
+            .any(|a| a.same_target(held))
     }
 }
 
@@ -92,7 +146,7 @@ fn is_strong(mode: &str) -> bool {
 
 /// A strong relation lock only counts while someone waits for it or on it: any transaction
 /// that creates a temp table holds AccessExclusiveLock on it, and that is no migration.
-fn strong_lock_reason(s: &Session, snapshot: &Snapshot, graph: &WaitGraph) -> Option<String> {
+fn strong_lock_reason(s: &Session, awaited: &Awaited<'_>, graph: &WaitGraph) -> Option<String> {
     if !s.is_client_backend() && s.backend_type.is_some() {
         return None;
     }
@@ -103,14 +157,9 @@ fn strong_lock_reason(s: &Session, snapshot: &Snapshot, graph: &WaitGraph) -> Op
     if !graph.waiters_of(s.pid).any(|_| true) {
         return None;
     }
-    let awaited: Vec<&Lock> = snapshot
-        .sessions
-        .iter()
-        .filter_map(Session::awaited_lock)
-        .collect();
     s.held_locks()
         .filter(relation_lock)
-        .find(|l| awaited.iter().any(|a| a.same_target(l)))
+        .find(|l| awaited.any_on_same_target(l))
         .map(|l| format!("holds {} on {}", l.mode, l.target_label()))
 }
 

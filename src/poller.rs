@@ -46,6 +46,10 @@ pub struct PollerConfig {
     pub interval: Duration,
     pub database: Option<String>,
     pub options: Options,
+    /// `--redact`: every snapshot is redacted before anything else sees it.
+    pub redact: bool,
+    /// `--record`: every analysis and every signal's outcome is appended to the recording.
+    pub record: Option<crate::record::RecordSink>,
 }
 
 pub fn spawn(config: PollerConfig) -> (mpsc::Receiver<PollerEvent>, mpsc::Sender<PollerCommand>) {
@@ -92,10 +96,19 @@ async fn run(
         if let Some(c) = &conn {
             let started = Instant::now();
             let event = match c.poll(config.database.as_deref()).await {
-                Ok(snapshot) => PollerEvent::Polled {
-                    latency: started.elapsed(),
-                    analysis: Box::new(analyze(snapshot, &config.options)),
-                },
+                Ok(snapshot) => {
+                    let latency = started.elapsed();
+                    let snapshot = if config.redact {
+                        crate::redact::snapshot(snapshot)
+                    } else {
+                        snapshot
+                    };
+                    let analysis = Box::new(analyze(snapshot, &config.options));
+                    if let Some(record) = &config.record {
+                        record.snapshot(&analysis);
+                    }
+                    PollerEvent::Polled { analysis, latency }
+                }
                 Err(e) => {
                     if e.needs_reconnect() || c.is_closed() {
                         conn = None;
@@ -137,7 +150,19 @@ async fn run(
                             SignalOutcome::Refused(e.to_string())
                         }
                     };
-                    let done = PollerEvent::Signalled { signal, pid, outcome, at: Utc::now() };
+                    let at = Utc::now();
+                    if let Some(record) = &config.record {
+                        record.action(crate::record::ActionLine::new(
+                            crate::model::ActionRecord {
+                                at,
+                                action: signal.verb().into(),
+                                pid,
+                                result: outcome.describe(),
+                            },
+                            Some(&outcome),
+                        ));
+                    }
+                    let done = PollerEvent::Signalled { signal, pid, outcome, at };
                     if events.send(done).await.is_err() {
                         return;
                     }

@@ -1,7 +1,9 @@
 //! Renderers from an analysis to the formats people paste and scripts read. The TUI's
 //! snapshot key and the headless `snapshot` command share them.
+pub mod incident;
 pub mod json;
 pub mod markdown;
+pub mod mermaid;
 
 use std::str::FromStr;
 

@@ -901,11 +901,24 @@ async fn pgpass_supplies_the_password_only_when_private() {
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
     snapshot().run().await.json();
 
-    // Readable by others: ignored, as libpq ignores it.
+    // Readable by others: ignored with libpq's warning, then the login fails in one line.
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
     let run = snapshot().run().await;
-    run.one_line_error(&["password"]);
+    assert!(!run.status.success());
     assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "a warning and an error: {:?}", run.stderr);
+    assert!(
+        lines[0].starts_with("pglocks: warning: password file")
+            && lines[0].contains("has group or world access"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("pglocks: ") && lines[1].contains("password"),
+        "{}",
+        lines[1]
+    );
 
     // PGPASSFILE names another file, with the same rule.
     let elsewhere = home.path().join("elsewhere.pgpass");

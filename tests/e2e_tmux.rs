@@ -14,7 +14,9 @@ struct Tmux {
 
 impl Tmux {
     fn start(command: &str, width: u16, height: u16) -> Tmux {
-        let socket = format!("pglocks-e2e-{}", std::process::id());
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("pglocks-e2e-{}-{n}", std::process::id());
         let status = Command::new("tmux")
             .args(["-L", &socket, "new-session", "-d", "-s", "e2e"])
             .args(["-x", &width.to_string(), "-y", &height.to_string()])
@@ -85,28 +87,46 @@ async fn terminate_the_root_blocker_snapshot_and_survive_a_restart() {
     let tmux = Tmux::start(&cmd, 180, 40);
     let root = format!("▶{} ROOT", p.blocker);
     let screen = tmux
-        .wait_for("the root blocker, selected", |s| s.contains(&root), Duration::from_secs(15))
+        .wait_for(
+            "the root blocker, selected",
+            |s| s.contains(&root),
+            Duration::from_secs(15),
+        )
         .await;
     assert!(screen.contains("MIGRATION BLOCKED"), "{screen}");
-    assert!(screen.contains(&format!("{} MIGRATION", p.migration)), "{screen}");
+    assert!(
+        screen.contains(&format!("{} MIGRATION", p.migration)),
+        "{screen}"
+    );
 
     tmux.keys("K");
     let prompt = format!("Terminate pid {}?", p.blocker);
     let screen = tmux
-        .wait_for("the confirmation", |s| s.contains(&prompt), Duration::from_secs(5))
+        .wait_for(
+            "the confirmation",
+            |s| s.contains(&prompt),
+            Duration::from_secs(5),
+        )
         .await;
     assert!(screen.contains("including the migration"), "{screen}");
     tmux.keys("y");
     let done = format!("terminate pid {}: terminated", p.blocker);
-    tmux.wait_for("the outcome", |s| s.contains(&done), Duration::from_secs(10))
-        .await;
+    tmux.wait_for(
+        "the outcome",
+        |s| s.contains(&done),
+        Duration::from_secs(10),
+    )
+    .await;
 
     // The server agrees: the blocker is gone and the ALTER went through.
     let monitor = stage.monitor();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let gone: i64 = monitor
-            .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", &[&p.blocker])
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                &[&p.blocker],
+            )
             .await
             .unwrap()
             .get(0);
@@ -121,32 +141,57 @@ async fn terminate_the_root_blocker_snapshot_and_survive_a_restart() {
         if gone == 0 && altered == 1 {
             break;
         }
-        assert!(Instant::now() < deadline, "blocker alive: {gone}, column added: {altered}");
+        assert!(
+            Instant::now() < deadline,
+            "blocker alive: {gone}, column added: {altered}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tmux.wait_for("the pile-up to clear", |s| s.contains("No lock waits"), Duration::from_secs(10))
-        .await;
+    tmux.wait_for(
+        "the pile-up to clear",
+        |s| s.contains("No lock waits"),
+        Duration::from_secs(10),
+    )
+    .await;
 
     tmux.keys("s");
-    tmux.wait_for("the snapshot paths", |s| s.contains("snapshot written"), Duration::from_secs(5))
-        .await;
+    tmux.wait_for(
+        "the snapshot paths",
+        |s| s.contains("snapshot written"),
+        Duration::from_secs(5),
+    )
+    .await;
     let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    let md = files.iter().find(|p| p.extension().is_some_and(|e| e == "md")).expect("a .md file");
-    let json = files.iter().find(|p| p.extension().is_some_and(|e| e == "json")).expect("a .json file");
+    let md = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .expect("a .md file");
+    let json = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a .json file");
     let md = std::fs::read_to_string(md).unwrap();
-    assert!(md.contains(&format!("| terminate | {} | terminated |", p.blocker)), "{md}");
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert!(
+        md.contains(&format!("| terminate | {} | terminated |", p.blocker)),
+        "{md}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     assert_eq!(doc["actions"][0]["pid"], p.blocker);
     assert_eq!(doc["actions"][0]["action"], "terminate");
 
     // A server restart: the view goes stale, keeps the last picture, then recovers.
     drop(stage);
     tokio::task::block_in_place(|| cluster.pause()).unwrap();
-    tmux.wait_for("stale", |s| s.contains("reconnecting"), Duration::from_secs(10))
-        .await;
+    tmux.wait_for(
+        "stale",
+        |s| s.contains("reconnecting"),
+        Duration::from_secs(10),
+    )
+    .await;
     tokio::task::block_in_place(|| cluster.resume()).unwrap();
     tmux.wait_for(
         "recovery",
@@ -157,7 +202,115 @@ async fn terminate_the_root_blocker_snapshot_and_survive_a_restart() {
 
     tmux.keys("q");
     let screen = tmux
-        .wait_for("a clean exit", |s| s.contains("EXITED=0"), Duration::from_secs(10))
+        .wait_for(
+            "a clean exit",
+            |s| s.contains("EXITED=0"),
+            Duration::from_secs(10),
+        )
         .await;
-    assert!(!screen.contains("wait tree"), "the alternate screen was left: {screen}");
+    assert!(
+        !screen.contains("wait tree"),
+        "the alternate screen was left: {screen}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_terminal_resize_during_confirm_and_sigterm_restore_the_terminal() {
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start(&[]))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e:#}: the end-to-end test needs PostgreSQL server binaries"));
+    let dsn = cluster.dsn("postgres");
+    let mut stage = Stage::new(&dsn).await.unwrap();
+    let p = migration_pileup(&mut stage, 3, false).await.unwrap();
+    // A unique argument lets us find the pglocks process to signal it.
+    let marker = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{} '{dsn}' --read-only --interval 300ms --snapshot-dir {}; echo EXITED=$?; sleep 60",
+        env!("CARGO_BIN_EXE_pglocks"),
+        marker.path().display()
+    );
+    let tmux = Tmux::start(&cmd, 40, 10);
+    tmux.wait_for(
+        "the tree at 40x10",
+        |s| s.contains(&format!("{} ROOT", p.blocker)),
+        Duration::from_secs(15),
+    )
+    .await;
+    tmux.keys("K");
+    let screen = tmux
+        .wait_for(
+            "the read-only refusal",
+            |s| s.contains("read-only"),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(
+        !screen.contains("Terminate pid"),
+        "read-only never asks: {screen}"
+    );
+
+    let resize = |w: &str, h: &str| {
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &tmux.socket,
+                "resize-window",
+                "-t",
+                "e2e",
+                "-x",
+                w,
+                "-y",
+                h,
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    resize("30", "8");
+    tmux.wait_for(
+        "the too-small notice",
+        |s| s.contains("too small"),
+        Duration::from_secs(5),
+    )
+    .await;
+    resize("120", "30");
+    tmux.wait_for(
+        "the tree again",
+        |s| s.contains("MIGRATION BLOCKED"),
+        Duration::from_secs(5),
+    )
+    .await;
+
+    let pgrep = Command::new("pgrep")
+        .args(["-f", &marker.path().display().to_string()])
+        .output()
+        .unwrap();
+    let pids: Vec<String> = String::from_utf8_lossy(&pgrep.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let pglocks_pid = pids
+        .iter()
+        .find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "pglocks")
+        })
+        .unwrap_or_else(|| panic!("no pglocks process among {pids:?}"));
+    let term = Command::new("kill")
+        .args(["-TERM", pglocks_pid])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let screen = tmux
+        .wait_for(
+            "a clean exit on SIGTERM",
+            |s| s.contains("EXITED=0"),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(
+        !screen.contains("wait tree"),
+        "the alternate screen was left: {screen}"
+    );
 }

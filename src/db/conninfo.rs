@@ -268,6 +268,12 @@ impl Env for ProcessEnv {
             // libpq refuses a password file others can read; doing the same
             // keeps us from using secrets the user did not mean to share.
             if meta.permissions().mode() & 0o077 != 0 {
+                // libpq's own warning, so that a refused login explains itself; stderr is
+                // still the plain terminal here (the TUI starts after connecting begins).
+                eprintln!(
+                    "pglocks: warning: password file \"{}\" has group or world access; permissions should be u=rw (0600) or less; ignoring it",
+                    path.display()
+                );
                 return None;
             }
         }

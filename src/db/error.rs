@@ -48,6 +48,10 @@ impl DbError {
             }
             source = s.source();
         }
+        // rustls names the failure by its enum variant; say what it means for sslrootcert.
+        if text.contains("UnknownIssuer") {
+            text.push_str(" (the server's certificate is not signed by a CA in sslrootcert)");
+        }
         text
     }
 

@@ -60,6 +60,14 @@ impl SignalOutcome {
     }
 }
 
+/// Who owns a backend, as far as this role may see.
+struct Owner {
+    role: Option<String>,
+    superuser: bool,
+    backend_type: Option<String>,
+    start_hidden: bool,
+}
+
 impl Connection {
     pub async fn signal(
         &self,
@@ -101,21 +109,25 @@ impl Connection {
         let signalled: Option<bool> = match result {
             Ok(row) => row.and_then(|r| r.get(0)),
             Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
-                let detail = e
-                    .as_db_error()
-                    .and_then(|d| d.detail())
-                    .map(|d| format!(" {d}"))
-                    .unwrap_or_default();
-                return Ok(SignalOutcome::NotPermitted(format!(
-                    "{}{detail} Grant pg_signal_backend to {} (superuser backends need a superuser).",
-                    DbError::from_pg(&e).trim_end_matches(" (signalling needs superuser, the same role, or membership in pg_signal_backend)"),
-                    self.privileges.role
+                let server = e.as_db_error().map(|d| d.message().to_string());
+                let owner = self.owner(pid).await?;
+                return Ok(SignalOutcome::NotPermitted(self.not_permitted(
+                    pid,
+                    owner.as_ref(),
+                    server.as_deref(),
                 )));
             }
             Err(e) => return Err(DbError::query(&e)),
         };
         if signalled.is_none() {
-            return Ok(SignalOutcome::AlreadyGone);
+            // Without pg_read_all_stats another role's backend_start reads NULL, so the
+            // re-check matched nothing: that is a missing grant, not a vanished backend.
+            return Ok(match self.owner(pid).await? {
+                Some(owner) if owner.start_hidden => {
+                    SignalOutcome::NotPermitted(self.not_permitted(pid, Some(&owner), None))
+                }
+                _ => SignalOutcome::AlreadyGone,
+            });
         }
         match signal {
             Signal::Terminate => {
@@ -135,6 +147,56 @@ impl Connection {
                 })
             }
         }
+    }
+
+    async fn owner(&self, pid: i32) -> Result<Option<Owner>, DbError> {
+        let row = bounded(
+            self.client
+                .query_opt(include_str!("../../queries/backend_owner.sql"), &[&pid]),
+        )
+        .await?;
+        Ok(row.map(|r| Owner {
+            role: r.get("owner"),
+            superuser: r.get("owner_is_superuser"),
+            backend_type: r.get("backend_type"),
+            start_hidden: r.get("start_hidden"),
+        }))
+    }
+
+    /// "needs pg_signal_backend or membership in role X", with the server's own words.
+    fn not_permitted(&self, pid: i32, owner: Option<&Owner>, server: Option<&str>) -> String {
+        let me = &self.privileges.role;
+        let role = match owner.and_then(|o| o.role.as_deref()) {
+            Some(r) => format!("role {r}"),
+            None => format!("the role that owns pid {pid}"),
+        };
+        let mut out = if owner.is_some_and(|o| o.superuser) {
+            format!(
+                "pid {pid} belongs to superuser {role}; only a superuser may signal it (pg_signal_backend does not cover superuser backends)"
+            )
+        } else if self.server.version_num >= 180000
+            && owner.and_then(|o| o.backend_type.as_deref()) == Some("autovacuum worker")
+        {
+            format!(
+                "needs pg_signal_autovacuum_worker to signal autovacuum workers (GRANT pg_signal_autovacuum_worker TO {me})"
+            )
+        } else if owner.is_some_and(|o| o.start_hidden) && self.privileges.can_signal {
+            format!(
+                "needs pg_read_all_stats (or pg_monitor): role {me} cannot see when pid {pid} started, so it cannot be re-checked before signalling (pids are reused)"
+            )
+        } else if owner.is_some_and(|o| o.start_hidden) {
+            format!(
+                "needs pg_signal_backend or membership in {role}, and pg_read_all_stats to re-check the pid before signalling (GRANT pg_monitor, pg_signal_backend TO {me})"
+            )
+        } else {
+            format!(
+                "needs pg_signal_backend or membership in {role} (GRANT pg_signal_backend TO {me})"
+            )
+        };
+        if let Some(server) = server {
+            out.push_str(&format!("; the server said: {server}"));
+        }
+        out
     }
 
     /// The state of exactly this backend, or None if it has gone.

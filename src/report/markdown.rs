@@ -50,7 +50,7 @@ pub fn render(a: &Analysis, actions: &[ActionRecord]) -> String {
     out
 }
 
-fn wait_tree(out: &mut String, a: &Analysis) {
+pub(crate) fn wait_tree(out: &mut String, a: &Analysis) {
     let _ = writeln!(out, "## Wait tree\n");
     let rows = tree::rows(a);
     if rows.is_empty() {
@@ -170,7 +170,7 @@ fn who(s: &Session) -> String {
     }
 }
 
-fn findings(out: &mut String, a: &Analysis) {
+pub(crate) fn findings(out: &mut String, a: &Analysis) {
     let _ = writeln!(out, "## Findings\n");
     if a.findings.is_empty() {
         let _ = writeln!(out, "None.\n");
@@ -189,7 +189,7 @@ fn findings(out: &mut String, a: &Analysis) {
     out.push('\n');
 }
 
-fn sessions_table(out: &mut String, a: &Analysis) {
+pub(crate) fn sessions_table(out: &mut String, a: &Analysis) {
     let mut involved: Vec<&Session> = a
         .snapshot
         .sessions
@@ -233,7 +233,7 @@ fn sessions_table(out: &mut String, a: &Analysis) {
 }
 
 /// Markdown control characters in names and statements must not change the document.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in crate::humanize::inert(text).chars() {
         if matches!(c, '*' | '_' | '`' | '[' | ']' | '<' | '>' | '|' | '#') {
@@ -244,6 +244,6 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     escape(&text.replace(['\n', '\r'], " "))
 }

@@ -37,18 +37,57 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         analysis.long_xact.as_secs_f64(),
     );
     state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let (mut polls, commands) = poller::spawn(PollerConfig {
+    // Declared before the terminal guard, so it is closed after the terminal is restored.
+    let recorder = crate::record::headless::open_for_tui(
+        tui.record.as_deref(),
+        params.describe(),
+        tui.interval,
+        analysis,
+    )?;
+    let (polls, commands) = poller::spawn(PollerConfig {
         params,
         interval: tui.interval,
         database: analysis.database.clone(),
         options: analysis.options(),
+        redact: analysis.redact,
+        record: recorder.as_ref().map(crate::record::Recorder::sink),
     });
+    event_loop(state, Some(polls), Some(commands), Duration::from_secs(1)).await
+}
+
+/// `pglocks replay FILE`: the same screen over a recording, with no server at all.
+pub async fn run_replay(replay: super::replay::Replay, long_xact_s: f64) -> Result<()> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!("the replay view needs a terminal; for scripts use `pglocks replay FILE --at TIME`");
+    }
+    let mut state = State::new(replay.source.clone(), true, PathBuf::from("."), long_xact_s);
+    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    state.replay = Some(replay);
+    super::update::show_replay_frame(&mut state);
+    // Playback needs a finer clock than the live view's data-age second.
+    event_loop(state, None, None, Duration::from_millis(100)).await
+}
+
+/// Waits for the next poller event, or forever when there is no poller (replay).
+async fn next_poll(polls: &mut Option<mpsc::Receiver<PollerEvent>>) -> Option<PollerEvent> {
+    match polls {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn event_loop(
+    mut state: State,
+    mut polls: Option<mpsc::Receiver<PollerEvent>>,
+    commands: Option<mpsc::Sender<PollerCommand>>,
+    tick: Duration,
+) -> Result<()> {
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut guard = terminal::enter().context("preparing the terminal")?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut inputs = spawn_input(stop.clone());
-    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    let mut clock = tokio::time::interval(tick);
     let mut dirty = true;
     let result: Result<()> = loop {
         if dirty {
@@ -59,15 +98,15 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
             dirty = false;
         }
         let first = tokio::select! {
-            Some(ev) = polls.recv() => Some(poller_msg(ev)),
+            Some(ev) = next_poll(&mut polls) => Some(poller_msg(ev)),
             Some(input) = inputs.recv() => input_msg(input, &mut dirty),
-            _ = clock.tick() => { dirty = true; None }
+            _ = clock.tick() => Some(Msg::Tick),
             _ = sigterm.recv() => break Ok(()),
             _ = sighup.recv() => break Ok(()),
         };
         // Drain whatever else is queued, then draw once.
         let mut msgs: Vec<Msg> = first.into_iter().collect();
-        while let Ok(ev) = polls.try_recv() {
+        while let Some(Ok(ev)) = polls.as_mut().map(mpsc::Receiver::try_recv) {
             msgs.push(poller_msg(ev));
         }
         while let Ok(input) = inputs.try_recv() {
@@ -89,14 +128,17 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
                             pid,
                             backend_start,
                         };
-                        if commands.try_send(cmd).is_err() {
+                        let sent = commands.as_ref().is_some_and(|c| c.try_send(cmd).is_ok());
+                        if !sent {
                             state.status = Some(
                                 "busy: the previous command is still running; try again".into(),
                             );
                         }
                     }
                     Effect::Refresh => {
-                        let _ = commands.try_send(PollerCommand::Refresh);
+                        if let Some(c) = &commands {
+                            let _ = c.try_send(PollerCommand::Refresh);
+                        }
                     }
                     Effect::WriteSnapshot => {
                         let written = write_snapshot(&state);

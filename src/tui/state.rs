@@ -54,6 +54,8 @@ pub struct State {
     pub snapshot_dir: PathBuf,
     pub long_xact_s: f64,
     pub no_color: bool,
+    /// Set when the screen replays a recording instead of watching a server.
+    pub replay: Option<super::replay::Replay>,
 }
 
 /// A line of the main pane: a tree row or, below it, one of the other sessions.
@@ -89,6 +91,7 @@ impl State {
             snapshot_dir,
             long_xact_s,
             no_color: false,
+            replay: None,
         }
     }
 

@@ -30,6 +30,8 @@ pub enum Msg {
         at: DateTime<Utc>,
     },
     SnapshotWritten(Result<Vec<String>, String>),
+    /// The clock, for replay playback.
+    Tick,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +88,12 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
                 pid,
                 result,
             });
+            Vec::new()
+        }
+        Msg::Tick => {
+            if state.replay.as_mut().is_some_and(|r| r.tick(now)) {
+                show_replay_frame(state);
+            }
             Vec::new()
         }
         Msg::SnapshotWritten(result) => {
@@ -177,8 +185,85 @@ fn on_key(state: &mut State, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect> {
             }
             _ => tree_key(state, key, now),
         },
-        Mode::Tree => tree_key(state, key, now),
+        Mode::Tree => match replay_key(state, key, now) {
+            Some(effects) => effects,
+            None => tree_key(state, key, now),
+        },
     }
+}
+
+/// Puts the replay's current poll on screen, as a live poll would be.
+pub fn show_replay_frame(state: &mut State) {
+    let Some(r) = &state.replay else { return };
+    state.live = Some(Box::new(r.analysis()));
+    state.actions = r.actions_so_far();
+    state.received_at = Some(r.at());
+    ensure_selection(state);
+}
+
+/// Keys that mean something else in a replay; None lets the ordinary keymap handle it.
+fn replay_key(state: &mut State, key: KeyEvent, now: DateTime<Utc>) -> Option<Vec<Effect>> {
+    let r = state.replay.as_mut()?;
+    let moved = match key.code {
+        KeyCode::Char('[') => {
+            r.step(-1);
+            true
+        }
+        KeyCode::Char(']') => {
+            r.step(1);
+            true
+        }
+        KeyCode::Char('{') => {
+            r.step(-10);
+            true
+        }
+        KeyCode::Char('}') => {
+            r.step(10);
+            true
+        }
+        KeyCode::Char('b') => {
+            if !r.first_blocked() {
+                state.status = Some("nobody waits on a lock anywhere in this recording".into());
+            }
+            true
+        }
+        KeyCode::Char('n') => {
+            let found = r.next_action().map(|a| {
+                format!(
+                    "{} pid {} at {}: {}",
+                    a.action,
+                    a.pid,
+                    a.at.format("%H:%M:%S"),
+                    a.result
+                )
+            });
+            state.status =
+                Some(found.unwrap_or_else(|| "no later action in this recording".into()));
+            true
+        }
+        KeyCode::Char('p') | KeyCode::Char(' ') => {
+            r.toggle_play(now);
+            false
+        }
+        KeyCode::Char('+') | KeyCode::Char('=') => {
+            r.change_speed(true, now);
+            false
+        }
+        KeyCode::Char('-') => {
+            r.change_speed(false, now);
+            false
+        }
+        KeyCode::Char('K') | KeyCode::Char('C') => {
+            state.status = Some("replay: signalling is disabled".into());
+            return Some(Vec::new());
+        }
+        KeyCode::Char('r') => return Some(Vec::new()),
+        _ => return None,
+    };
+    if moved {
+        show_replay_frame(state);
+    }
+    Some(Vec::new())
 }
 
 fn verb_ing(signal: Signal) -> &'static str {

@@ -28,14 +28,17 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, now: DateTime<Utc>) {
         return;
     }
     let header_lines = header_height(state, area.width, area.height);
-    let [header, main, footer] = Layout::vertical([
+    let bar_lines = u16::from(state.replay.is_some());
+    let [header, main, bar, footer] = Layout::vertical([
         Constraint::Length(header_lines),
         Constraint::Min(1),
+        Constraint::Length(bar_lines),
         Constraint::Length(1),
     ])
     .areas(area);
     draw_header(frame, header, state, now);
     draw_table(frame, main, state);
+    draw_timeline(frame, bar, state);
     draw_footer(frame, footer, state);
     match &state.mode {
         Mode::Details { scroll } => draw_details(frame, area, state, *scroll),
@@ -82,16 +85,17 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<U
     } else {
         Style::default().add_modifier(Modifier::BOLD)
     };
-    let mut facts = vec![
-        format!("PostgreSQL {}", a.snapshot.server.version),
-        state.target.clone(),
-        plural(a.snapshot.sessions.len(), "session", "sessions"),
-        format!("{} waiting", a.waiting_count()),
-    ];
+    let mut facts = vec![format!("PostgreSQL {}", a.snapshot.server.version)];
+    if state.replay.is_none() {
+        facts.push(state.target.clone());
+    }
+    facts.push(plural(a.snapshot.sessions.len(), "session", "sessions"));
+    facts.push(format!("{} waiting", a.waiting_count()));
     if let Some(l) = state.latency {
         facts.push(format!("poll {}ms", l.as_millis()));
     }
     let status = match &state.failing {
+        _ if state.replay.is_some() => replay_status(state),
         Some((since, why)) => {
             let stale = (now - *since).num_seconds().max(0);
             Span::styled(
@@ -305,11 +309,59 @@ fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
     frame.render_stateful_widget(table, area, &mut ts);
 }
 
+fn replay_status(state: &State) -> Span<'static> {
+    let Some(r) = &state.replay else {
+        return Span::raw("");
+    };
+    let play = match r.playing {
+        Some(_) => format!("▶ playing {}x", r.speed()),
+        None => format!("paused ({}x)", r.speed()),
+    };
+    Span::styled(
+        format!(
+            "REPLAY {} · poll {}/{} · {} UTC · {play}",
+            r.source,
+            r.index + 1,
+            r.frames.len(),
+            r.at().format("%Y-%m-%d %H:%M:%S")
+        ),
+        palette(state, Color::Cyan).add_modifier(Modifier::BOLD),
+    )
+}
+
+/// Waiting sessions over the whole recording, with the current poll highlighted.
+fn draw_timeline(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let Some(r) = &state.replay else { return };
+    if area.height == 0 {
+        return;
+    }
+    let label = format!(" waiting (max {}) ", r.waiting.iter().max().unwrap_or(&0));
+    let width = usize::from(area.width).saturating_sub(label.chars().count());
+    let (bar, at) = crate::tui::replay::timeline_bar(&r.waiting, r.index, width);
+    let chars: Vec<char> = bar.chars().collect();
+    let before: String = chars[..at.min(chars.len())].iter().collect();
+    // The current poll is a marker of its own: a reversed block alone vanishes in a tall bar.
+    let here = String::from("▲");
+    let after: String = chars
+        .get(at + 1..)
+        .map(|c| c.iter().collect())
+        .unwrap_or_default();
+    let line = TextLine::from(vec![
+        Span::raw(label),
+        Span::styled(before, palette(state, Color::Yellow)),
+        Span::styled(here, Style::default().add_modifier(Modifier::REVERSED)),
+        Span::styled(after, palette(state, Color::Yellow)),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
 fn draw_footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let text = if state.mode == Mode::Filter {
         format!("filter: {}▏ (Enter keeps, Esc clears)", state.filter)
     } else if let Some(s) = &state.status {
         s.clone()
+    } else if state.replay.is_some() {
+        "[ ] step · { } ±10 · b first blocked · n next action · p play/pause · +/- speed · Enter details · q quit".into()
     } else {
         let signal = if state.read_only {
             "read-only"
@@ -561,6 +613,9 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("o", "show or hide sessions outside the wait tree"),
     ("r", "poll now"),
+    ("[ ] { }", "replay: step one poll, or ten"),
+    ("b / n", "replay: first blocked state / next action"),
+    ("p, + / -", "replay: play or pause, faster / slower"),
     ("?", "this help"),
     ("q", "quit"),
 ];

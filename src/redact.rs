@@ -1,0 +1,185 @@
+//! `--redact`: statements keep their shape but lose their data. Literals (strings of every
+//! kind, numbers, the values of IN lists) become placeholders, comments lose their text,
+//! and client addresses are hidden. Applied to the Snapshot before analysis, so the TUI,
+//! the JSON, the Markdown and recordings all see only redacted text.
+mod lexer;
+mod lists;
+
+use crate::model::Snapshot;
+
+pub use lexer::{LITERAL, UNREADABLE_TAIL};
+
+/// What a hidden client address reads as.
+pub const HIDDEN_ADDRESS: &str = "redacted";
+
+/// pg_stat_activity's own markers: they are not statements and must stay readable.
+const NOT_A_STATEMENT: &[&str] = &["<insufficient privilege>", "<IDLE>"];
+
+/// The statement with every literal replaced by a placeholder.
+pub fn query(sql: &str) -> String {
+    if NOT_A_STATEMENT.contains(&sql) {
+        return sql.to_string();
+    }
+    lists::squash(lexer::pieces(sql))
+        .iter()
+        .map(|p| p.text.as_ref())
+        .collect()
+}
+
+/// The same moment with every statement redacted and every client address hidden.
+pub fn snapshot(mut snap: Snapshot) -> Snapshot {
+    for s in &mut snap.sessions {
+        if let Some(q) = s.query.as_mut() {
+            *q = query(q);
+        }
+        if s.client_addr.is_some() {
+            s.client_addr = Some(HIDDEN_ADDRESS.into());
+        }
+    }
+    snap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ServerInfo, Session};
+
+    /// Each case: the statement, the redacted form, and secrets that must not survive.
+    fn check(sql: &str, expected: &str, secrets: &[&str]) {
+        let out = query(sql);
+        assert_eq!(out, expected, "redacting {sql:?}");
+        for s in secrets {
+            assert!(!out.contains(s), "{s:?} survived in {out:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_identifiers_are_kept() {
+        check(
+            "UPDATE \"Customer Accounts\" SET \"e-mail\" = 'bob@example.com' WHERE \"Id\" = 7",
+            "UPDATE \"Customer Accounts\" SET \"e-mail\" = ? WHERE \"Id\" = ?",
+            &["bob@example.com", "7"],
+        );
+        check(
+            "select \"it\"\"s\" from t where c = 'it''s secret'",
+            "select \"it\"\"s\" from t where c = ?",
+            &["secret"],
+        );
+    }
+
+    #[test]
+    fn dollar_quoted_strings() {
+        check(
+            "select $$hunter2$$, $tag$it's $$ nested$tag$, $1 from t",
+            "select ?, ?, $1 from t",
+            &["hunter2", "nested"],
+        );
+        check(
+            "DO $body$ BEGIN PERFORM set_config('app.key', 'sk_live_42', false); END $body$;",
+            "DO ?;",
+            &["sk_live_42", "app.key"],
+        );
+    }
+
+    #[test]
+    fn escape_strings() {
+        check(
+            r"select E'line\nbreak \' still inside', e'x\\' , 'plain\' from t",
+            "select ?, ? , ? from t",
+            &["inside", "plain", "break"],
+        );
+    }
+
+    #[test]
+    fn comments_lose_their_text() {
+        check(
+            "/* user_id=9001 */ SELECT 1 -- token abc123\nFROM t /* a /* nested */ 'quote */",
+            "/* ? */ SELECT ? -- ?\nFROM t /* ? */",
+            &["9001", "abc123", "nested", "quote"],
+        );
+    }
+
+    #[test]
+    fn a_statement_cut_inside_a_string_hides_the_tail() {
+        // What pg_stat_activity shows when track_activity_query_size cuts the text.
+        check(
+            "INSERT INTO users (name, ssn) VALUES ('Alice', '078-05-11",
+            "INSERT INTO users (name, ssn) VALUES (?, ?…",
+            &["Alice", "078-05", "11"],
+        );
+        check("select E'secret\\' still secret", "select ?…", &["secret"]);
+        check("select $x$ secret body", "select ?…", &["secret"]);
+        check(
+            "select 1 /* password=swordfish",
+            "select ? ?…",
+            &["swordfish"],
+        );
+        check(
+            "select \"unterminated identifier",
+            "select ?…",
+            &["unterminated"],
+        );
+    }
+
+    #[test]
+    fn in_lists_lose_their_values() {
+        check(
+            "SELECT * FROM orders WHERE customer IN (1001, 1002, 1003) AND status in ('paid')",
+            "SELECT * FROM orders WHERE customer IN (? /* 3 values */) AND status in (?)",
+            &["1001", "1002", "1003", "paid"],
+        );
+    }
+
+    #[test]
+    fn other_literal_forms() {
+        check(
+            "select interval '5 minutes', date '2024-02-29', n'x', 0x1F, 1_000, .5, 5., 1e-3",
+            "select interval ?, date ?, ?, ?, ?, ?, ?, ?",
+            &["minutes", "2024", "1F", "000"],
+        );
+        check(
+            "select data->>'email', tags @> ARRAY['vip'] from u",
+            "select data->>?, tags @> ARRAY[?] from u",
+            &["email", "vip"],
+        );
+    }
+
+    #[test]
+    fn server_markers_and_empty_text_stay() {
+        check("<insufficient privilege>", "<insufficient privilege>", &[]);
+        check("", "", &[]);
+        check("   ", "   ", &[]);
+    }
+
+    #[test]
+    fn snapshot_hides_queries_and_addresses() {
+        let snap = Snapshot {
+            taken_at: chrono::DateTime::UNIX_EPOCH,
+            server: ServerInfo {
+                version: "15.18".into(),
+                version_num: 150018,
+                max_connections: 100,
+            },
+            sessions: vec![
+                Session {
+                    pid: 1,
+                    query: Some("select * from t where k = 'secret'".into()),
+                    client_addr: Some("10.1.2.3".into()),
+                    ..Default::default()
+                },
+                Session {
+                    pid: 2,
+                    ..Default::default()
+                },
+            ],
+        };
+        let out = snapshot(snap);
+        assert_eq!(
+            out.sessions[0].query.as_deref(),
+            Some("select * from t where k = ?")
+        );
+        assert_eq!(out.sessions[0].client_addr.as_deref(), Some(HIDDEN_ADDRESS));
+        assert_eq!(out.sessions[1].client_addr, None);
+        assert_eq!(out.sessions[1].query, None);
+    }
+}
