@@ -42,7 +42,9 @@ pub fn statement_heads(sql: &str, n: usize) -> Vec<Vec<String>> {
                 let escape_string = (word == "E" || word == "e") && bytes.get(i) == Some(&b'\'');
                 if escape_string {
                     i = skip_quoted(bytes, i + 1, b'\'', true);
-                } else {
+                } else if heads.last().is_some_and(|h| h.len() < n) {
+                    // Every session's statement is read on every poll: upper-case only
+                    // the words that are kept.
                     push_word(&mut heads, n, &word.to_ascii_uppercase());
                 }
             }

@@ -167,7 +167,10 @@ async fn terminate_the_root_blocker_snapshot_and_survive_a_restart() {
         .collect();
     let md = files
         .iter()
-        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "md")
+                && !p.display().to_string().ends_with(".timeline.md")
+        })
         .expect("a .md file");
     let json = files
         .iter()
@@ -225,12 +228,14 @@ async fn tiny_terminal_resize_during_confirm_and_sigterm_restore_the_terminal() 
     let p = migration_pileup(&mut stage, 3, false).await.unwrap();
     // A unique argument lets us find the pglocks process to signal it.
     let marker = tempfile::tempdir().unwrap();
+    let recording = marker.path().join("incident.jsonl");
     let cmd = format!(
-        "{} '{dsn}' --read-only --interval 300ms --snapshot-dir {}; echo EXITED=$?; sleep 60",
+        "{} '{dsn}' --read-only --interval 300ms --record {} --snapshot-dir {}; echo EXITED=$?; sleep 60",
         env!("CARGO_BIN_EXE_pglocks"),
+        recording.display(),
         marker.path().display()
     );
-    let tmux = Tmux::start(&cmd, 40, 10);
+    let tmux = Tmux::start(&cmd, 60, 12);
     tmux.wait_for(
         "the tree at 40x10",
         |s| s.contains(&format!("{} ROOT", p.blocker)),

@@ -352,3 +352,33 @@ fn hostile_and_huge_statements_render_inert() {
         "markdown carries no escape"
     );
 }
+
+#[test]
+fn the_ring_keeps_changes_and_tells_the_timeline() {
+    let mut s = state();
+    // The same pile-up three more times: one state, not four.
+    for _ in 0..3 {
+        update(&mut s, polled(pileup()), t0());
+    }
+    assert_eq!(s.ring.len(), 1);
+    update(
+        &mut s,
+        Msg::Signalled {
+            signal: Signal::Terminate,
+            pid: 3020,
+            outcome: SignalOutcome::Terminated,
+            at: t0() + ChronoDuration::seconds(1),
+        },
+        t0(),
+    );
+    let mut quiet = pileup();
+    quiet.sessions.retain(|x| x.pid >= 6000);
+    quiet.taken_at = t0() + ChronoDuration::seconds(2);
+    update(&mut s, polled(quiet), t0());
+    assert_eq!(s.ring.len(), 3, "two states and the action");
+    let story = s.ring.story(&Options::default()).expect("a story");
+    assert_eq!(story.polls, 2);
+    let report = pglocks::report::incident::render(&story);
+    assert!(report.contains("3020"), "{report}");
+    assert!(report.contains("terminate"), "{report}");
+}

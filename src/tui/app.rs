@@ -44,6 +44,7 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         tui.interval,
         analysis,
     )?;
+    state.recording = recorder.as_ref().map(|r| r.path().display().to_string());
     let (polls, commands) = poller::spawn(PollerConfig {
         params,
         interval: tui.interval,
@@ -233,6 +234,19 @@ fn write_snapshot(state: &State) -> Result<Vec<String>, String> {
             text.as_bytes(),
         )
         .map_err(|e| e.to_string())?;
+        written.push(path.display().to_string());
+    }
+    // The minutes around now, told as an incident report; a replay has its own recording.
+    let options = crate::analysis::Options {
+        long_xact_s: state.long_xact_s,
+        ..crate::analysis::Options::default()
+    };
+    if state.replay.is_none()
+        && let Some(story) = state.ring.story(&options)
+    {
+        let text = crate::report::incident::render(&story);
+        let path = write_unique(&state.snapshot_dir, &stamp, "timeline.md", text.as_bytes())
+            .map_err(|e| e.to_string())?;
         written.push(path.display().to_string());
     }
     Ok(written)

@@ -56,6 +56,10 @@ pub struct State {
     pub no_color: bool,
     /// Set when the screen replays a recording instead of watching a server.
     pub replay: Option<super::replay::Replay>,
+    /// The last minutes of changes, for the timeline the snapshot key writes.
+    pub ring: super::ring::Ring,
+    /// `--record FILE`: shown in the header so nobody wonders whether it is on.
+    pub recording: Option<String>,
 }
 
 /// A line of the main pane: a tree row or, below it, one of the other sessions.
@@ -92,6 +96,8 @@ impl State {
             long_xact_s,
             no_color: false,
             replay: None,
+            ring: super::ring::Ring::default(),
+            recording: None,
         }
     }
 

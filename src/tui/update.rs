@@ -61,6 +61,8 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
         }
         Msg::Polled { analysis, latency } => {
             state.failing = None;
+            // Kept even while paused: the timeline is about the server, not the screen.
+            state.ring.push_poll(&analysis);
             if !state.paused {
                 state.latency = Some(latency);
                 state.received_at = Some(now);
@@ -82,12 +84,14 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
         } => {
             let result = outcome.describe();
             state.status = Some(format!("{} pid {pid}: {result}", signal.verb()));
-            state.actions.push(ActionRecord {
+            let record = ActionRecord {
                 at,
                 action: signal.verb().into(),
                 pid,
                 result,
-            });
+            };
+            state.ring.push_action(&record);
+            state.actions.push(record);
             Vec::new()
         }
         Msg::Tick => {

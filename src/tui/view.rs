@@ -110,8 +110,14 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<U
         None => Span::raw(format!("data {} old", opt_age(state.data_age(now)))),
     };
     let mut second = vec![Span::raw(facts.join(" · ")), Span::raw(" · "), status];
-    if state.read_only {
+    if state.read_only && state.replay.is_none() {
         second.push(Span::raw(" · read-only"));
+    }
+    if let Some(path) = &state.recording {
+        second.push(Span::styled(
+            format!(" · ● REC {path}"),
+            palette(state, Color::Red),
+        ));
     }
     // The facts line (staleness above all) keeps its row; the headline wraps above it.
     let [top, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
