@@ -382,3 +382,47 @@ fn the_ring_keeps_changes_and_tells_the_timeline() {
     assert!(report.contains("3020"), "{report}");
     assert!(report.contains("terminate"), "{report}");
 }
+
+#[test]
+fn signal_keys_say_why_they_are_unavailable() {
+    let mut s = state();
+    s.privileges = Some(Privileges {
+        role: "oncall".into(),
+        is_superuser: false,
+        can_read_all_stats: true,
+        can_signal: false,
+    });
+    update(&mut s, key('K'), t0());
+    assert_eq!(
+        s.mode,
+        Mode::Tree,
+        "no confirmation the server would refuse"
+    );
+    let why = s.status.clone().unwrap();
+    assert!(
+        why.contains("needs pg_signal_backend")
+            && why.contains("GRANT pg_signal_backend TO oncall"),
+        "{why}"
+    );
+    let t = render(&s, 160, 16);
+    assert!(format!("{:?}", t.backend()).contains("K/C unavailable for pid 3020"));
+
+    // A superuser backend needs a superuser, whatever else the role has.
+    let mut s = state();
+    let mut snap = pileup();
+    snap.sessions[0].is_superuser = true;
+    update(&mut s, polled(snap), t0());
+    update(&mut s, key('C'), t0());
+    assert_eq!(s.mode, Mode::Tree);
+    assert!(s.status.as_deref().unwrap().contains("superuser backend"));
+    // The role's own sessions stay signalable without pg_signal_backend.
+    let mut s = state();
+    s.privileges = Some(Privileges {
+        role: "app".into(),
+        is_superuser: false,
+        can_read_all_stats: true,
+        can_signal: false,
+    });
+    update(&mut s, key('K'), t0());
+    assert!(matches!(s.mode, Mode::Confirm(_)), "{:?}", s.status);
+}

@@ -356,6 +356,10 @@ fn ask_signal(state: &mut State, signal: Signal) -> Vec<Effect> {
         ));
         return Vec::new();
     }
+    if let Some(why) = unavailable(state, s) {
+        state.status = Some(why);
+        return Vec::new();
+    }
     let Some(backend_start) = s.backend_start else {
         state.status = Some(format!(
             "pid {pid}: its backend start time is hidden from this role, so it cannot be re-checked before signalling; grant pg_read_all_stats"
@@ -419,7 +423,7 @@ fn signal_warnings(
         w.push("This is the migration itself.".into());
     }
     if s.is_superuser {
-        w.push("It is a superuser backend: only a superuser may signal it.".into());
+        w.push("It is a superuser backend.".into());
     }
     if !s.is_client_backend() {
         w.push(format!(
@@ -427,14 +431,32 @@ fn signal_warnings(
             s.backend_type.as_deref().unwrap_or("unknown type")
         ));
     }
-    if let Some(p) = &state.privileges {
-        let own = s.user.as_deref() == Some(p.role.as_str());
-        if !p.is_superuser && !p.can_signal && !own {
-            w.push(format!(
-                "Role {} lacks pg_signal_backend: the server will refuse.",
-                p.role
-            ));
-        }
-    }
+    let _ = state;
     w
+}
+
+/// Why this role cannot signal that backend at all, so the keys say so up front instead of
+/// asking for a confirmation the server will refuse.
+fn unavailable(state: &State, s: &crate::model::Session) -> Option<String> {
+    let p = state.privileges.as_ref()?;
+    if p.is_superuser {
+        return None;
+    }
+    let pid = s.pid;
+    if s.is_superuser {
+        return Some(format!(
+            "K/C unavailable for pid {pid}: it is a superuser backend, and role {} is not a superuser",
+            p.role
+        ));
+    }
+    let own = s.user.as_deref() == Some(p.role.as_str());
+    if !p.can_signal && !own {
+        return Some(format!(
+            "K/C unavailable for pid {pid}: role {} needs pg_signal_backend (GRANT pg_signal_backend TO {}) or membership in role {}",
+            p.role,
+            p.role,
+            s.user.as_deref().unwrap_or("of that session")
+        ));
+    }
+    None
 }

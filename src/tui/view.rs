@@ -369,8 +369,14 @@ fn draw_footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
     } else if state.replay.is_some() {
         "[ ] step · { } ±10 · b first blocked · n next action · p play/pause · +/- speed · Enter details · q quit".into()
     } else {
+        let own_only = state
+            .privileges
+            .as_ref()
+            .is_some_and(|p| !p.is_superuser && !p.can_signal);
         let signal = if state.read_only {
             "read-only"
+        } else if own_only {
+            "K/C own sessions only (no pg_signal_backend)"
         } else {
             "K terminate · C cancel"
         };
