@@ -296,6 +296,35 @@ fn bfs_depth(
     depth
 }
 
+/// A walk down the waiters of one session, with a stamp array so that no walk allocates.
+struct Walk {
+    stamp: Vec<usize>,
+    queue: Vec<usize>,
+}
+
+impl Walk {
+    fn count(&mut self, g: &Dense, start: usize, tree: &[bool], total: &[usize]) -> usize {
+        self.stamp[start] = start;
+        self.queue.clear();
+        self.queue.push(start);
+        let mut count = 0;
+        while let Some(v) = self.queue.pop() {
+            for &w in &g.waiters[v] {
+                if self.stamp[w] != start {
+                    self.stamp[w] = start;
+                    count += 1;
+                    if tree[w] {
+                        count += total[w];
+                    } else {
+                        self.queue.push(w);
+                    }
+                }
+            }
+        }
+        count
+    }
+}
+
 /// The graph over dense indices, for the two whole-graph walks.
 struct Dense {
     pids: Vec<i32>,
@@ -332,32 +361,57 @@ impl Dense {
         }
     }
 
-    /// A breadth-first walk from each blocker, with a stamp array so no walk allocates.
+    /// How many sessions wait on each blocker, directly or transitively.
+    ///
+    /// A walk from every blocker costs O(V*E), which is quadratic on a long chain. So the
+    /// sessions are visited waiters first (Kahn's order): where everything below a session
+    /// waits on one session only (a tree), its count is the sum over its waiters, and a
+    /// session with one waiter counts one more than it. Only sessions with several waiters
+    /// above a diamond, or in or above a cycle, are counted by a walk, and that walk does
+    /// not descend into the trees it meets.
     fn waiting_totals(&self) -> HashMap<i32, usize> {
         let n = self.pids.len();
-        let mut stamp = vec![usize::MAX; n];
-        let mut queue = Vec::new();
-        let mut totals = HashMap::new();
-        for start in 0..n {
-            if self.waiters[start].is_empty() {
-                continue;
+        let mut total = vec![0usize; n];
+        // Every session below this one waits on exactly one session, so it can only be
+        // reached through this one.
+        let mut tree = vec![false; n];
+        let mut done = vec![false; n];
+        let mut pending: Vec<usize> = self.waiters.iter().map(Vec::len).collect();
+        let mut ready: Vec<usize> = (0..n).filter(|&v| pending[v] == 0).collect();
+        let mut walk = Walk {
+            stamp: vec![usize::MAX; n],
+            queue: Vec::new(),
+        };
+        let single = |w: usize| self.blockers[w].len() == 1;
+        while let Some(v) = ready.pop() {
+            let ws = &self.waiters[v];
+            if ws.iter().all(|&w| single(w) && tree[w]) {
+                tree[v] = true;
+                total[v] = ws.iter().map(|&w| 1 + total[w]).sum();
+            } else if let [w] = ws[..] {
+                // One waiter: v's waiters are w and w's. Kahn's order never reaches a
+                // cycle, so neither v nor w is among w's.
+                total[v] = 1 + total[w];
+            } else {
+                total[v] = walk.count(self, v, &tree, &total);
             }
-            stamp[start] = start;
-            queue.clear();
-            queue.push(start);
-            let mut count = 0;
-            while let Some(v) = queue.pop() {
-                for &w in &self.waiters[v] {
-                    if stamp[w] != start {
-                        stamp[w] = start;
-                        count += 1;
-                        queue.push(w);
-                    }
+            done[v] = true;
+            for &b in &self.blockers[v] {
+                pending[b] -= 1;
+                if pending[b] == 0 {
+                    ready.push(b);
                 }
             }
-            totals.insert(self.pids[start], count);
         }
-        totals
+        for v in 0..n {
+            if !done[v] && !self.waiters[v].is_empty() {
+                total[v] = walk.count(self, v, &tree, &total);
+            }
+        }
+        (0..n)
+            .filter(|&v| !self.waiters[v].is_empty())
+            .map(|v| (self.pids[v], total[v]))
+            .collect()
     }
 
     /// Strongly connected components of two or more sessions (Tarjan's algorithm, with an
@@ -584,5 +638,81 @@ mod tests {
         let g = from_edges(ring);
         assert_eq!(g.cycles.len(), 1);
         assert_eq!(g.cycles[0].len(), 2_000);
+    }
+
+    /// What waiting_totals' shortcuts must agree with: a plain walk from every blocker.
+    fn walked_totals(pairs: &[(i32, i32)]) -> HashMap<i32, usize> {
+        let mut waiters: HashMap<i32, Vec<i32>> = HashMap::new();
+        for &(w, b) in pairs {
+            if w != b {
+                waiters.entry(b).or_default().push(w);
+            }
+        }
+        waiters
+            .keys()
+            .map(|&start| {
+                let mut seen = std::collections::HashSet::from([start]);
+                let mut stack = vec![start];
+                while let Some(v) = stack.pop() {
+                    for &w in waiters.get(&v).into_iter().flatten() {
+                        if seen.insert(w) {
+                            stack.push(w);
+                        }
+                    }
+                }
+                (start, seen.len() - 1)
+            })
+            .collect()
+    }
+
+    fn assert_totals(pairs: &[(i32, i32)]) {
+        let g = from_edges(pairs.iter().map(|&(w, b)| edge(w, b)).collect());
+        let want = walked_totals(pairs);
+        for (&pid, &n) in &want {
+            assert_eq!(g.waiting_total(pid), n, "pid {pid} in {pairs:?}");
+        }
+        let pids = pairs.iter().flat_map(|&(w, b)| [w, b]);
+        for pid in pids.filter(|p| !want.contains_key(p)) {
+            assert_eq!(g.waiting_total(pid), 0, "pid {pid} in {pairs:?}");
+        }
+    }
+
+    #[test]
+    fn shortcut_totals_match_a_walk_from_every_blocker() {
+        // A chain above a diamond; a tree below a diamond; a chain above a cycle with a tree
+        // below it; two trees sharing one waiter; a chain whose link also waits elsewhere.
+        let shapes: [&[(i32, i32)]; 5] = [
+            &[(2, 1), (3, 2), (4, 3), (5, 4), (6, 4), (7, 5), (7, 6)],
+            &[
+                (2, 1),
+                (3, 1),
+                (4, 2),
+                (4, 3),
+                (5, 4),
+                (6, 4),
+                (7, 6),
+                (8, 6),
+            ],
+            &[(2, 1), (3, 2), (4, 3), (3, 4), (5, 4), (6, 5), (7, 5)],
+            &[(2, 1), (3, 1), (4, 10), (5, 10), (3, 10), (6, 3)],
+            &[(2, 1), (3, 2), (4, 3), (3, 9), (5, 4)],
+        ];
+        for pairs in shapes {
+            assert_totals(pairs);
+        }
+        // And arbitrary graphs, dense enough for diamonds and cycles at every depth.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n) as i32
+        };
+        for _ in 0..2_000 {
+            let nodes = 2 + next(30) as u64;
+            let edges = next(2 * nodes) as usize;
+            let pairs: Vec<(i32, i32)> = (0..edges).map(|_| (next(nodes), next(nodes))).collect();
+            assert_totals(&pairs);
+        }
     }
 }

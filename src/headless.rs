@@ -1,7 +1,7 @@
 //! `pglocks snapshot`: connect, poll once, analyse, print or write, exit.
 use std::io::IsTerminal;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::analysis::analyze;
 use crate::cli::{ConnArgs, SnapshotArgs};
@@ -26,16 +26,7 @@ pub fn conn_params(args: &ConnArgs) -> Result<ConnParams> {
 pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     // Refuse a bad output path before touching the server.
     if let Some(path) = &args.output {
-        if path.exists() {
-            bail!(
-                "{}: already exists; pglocks never overwrites a file",
-                path.display()
-            );
-        }
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
-            bail!("{}: directory does not exist", dir.display());
-        }
+        crate::output::check_new(path)?;
     }
     let params = conn_params(&args.conn)?;
     let conn = crate::db::connect(&params, &ProcessEnv).await?;

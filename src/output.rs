@@ -15,9 +15,8 @@ pub enum WriteError {
     },
 }
 
-/// Writes `contents` to a temporary file beside `path`, then links it into place only if
-/// `path` does not exist yet, so a reader never sees half a file and nothing is replaced.
-pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+/// Refuses a path `write_new` would refuse, before any slow work is done for it.
+pub fn check_new(path: &Path) -> Result<(), WriteError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -28,6 +27,17 @@ pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
     if path.exists() {
         return Err(WriteError::Exists(path.to_path_buf()));
     }
+    Ok(())
+}
+
+/// Writes `contents` to a temporary file beside `path`, then links it into place only if
+/// `path` does not exist yet, so a reader never sees half a file and nothing is replaced.
+pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    check_new(path)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let io = |source| WriteError::Io {
         path: path.to_path_buf(),
         source,

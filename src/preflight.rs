@@ -65,13 +65,8 @@ pub fn refuse_unknown(statements: &[Statement]) -> Result<()> {
 }
 
 pub async fn run(args: &PreflightArgs) -> Result<()> {
-    if let Some(path) = &args.output
-        && path.exists()
-    {
-        bail!(
-            "{}: already exists; pglocks never overwrites a file",
-            path.display()
-        );
+    if let Some(path) = &args.output {
+        crate::output::check_new(path)?;
     }
     let (source, text) = read_input(args)?;
     let statements = ddl::classify(&text);

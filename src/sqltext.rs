@@ -63,22 +63,23 @@ fn push_word(heads: &mut [Vec<String>], n: usize, word: &str) {
     }
 }
 
-fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes[from..]
+pub(crate) fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes
+        .get(from..)?
         .windows(needle.len())
         .position(|w| w == needle)
         .map(|p| p + from)
 }
 
 /// Block comments nest in PostgreSQL.
-fn skip_block_comment(bytes: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_block_comment(bytes: &[u8], mut i: usize) -> usize {
     let mut depth = 0usize;
     while i < bytes.len() {
         if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
             depth += 1;
             i += 2;
         } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
-            depth -= 1;
+            depth = depth.saturating_sub(1);
             i += 2;
             if depth == 0 {
                 return i;
@@ -91,7 +92,7 @@ fn skip_block_comment(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// Skips to just past the closing quote; a doubled quote is an escaped quote.
-fn skip_quoted(bytes: &[u8], mut i: usize, quote: u8, backslash_escapes: bool) -> usize {
+pub(crate) fn skip_quoted(bytes: &[u8], mut i: usize, quote: u8, backslash_escapes: bool) -> usize {
     while i < bytes.len() {
         let c = bytes[i];
         if backslash_escapes && c == b'\\' {
@@ -110,7 +111,7 @@ fn skip_quoted(bytes: &[u8], mut i: usize, quote: u8, backslash_escapes: bool) -
 }
 
 /// `$tag$ ... $tag$`; a lone `$1` parameter is just skipped.
-fn skip_dollar(bytes: &[u8], i: usize) -> usize {
+pub(crate) fn skip_dollar(bytes: &[u8], i: usize) -> usize {
     let mut j = i + 1;
     while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
         j += 1;

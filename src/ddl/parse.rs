@@ -5,6 +5,7 @@
 //! a lexer that never fails, and each piece parsed on its own, so that one bad or truncated
 //! statement is named without hiding the others. libpg_query's own scanner-based splitter
 //! is not used for this: it silently drops pieces it cannot tokenize.
+use crate::sqltext::{find_from, skip_block_comment, skip_dollar, skip_quoted};
 use pg_query::NodeEnum;
 
 pub(super) type Parsed = (String, Result<NodeEnum, String>);
@@ -74,18 +75,18 @@ pub(super) fn pieces(sql: &str) -> Vec<&str> {
                 i + 1
             }
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                find(bytes, i, b"\n").map_or(bytes.len(), |p| p + 1)
+                find_from(bytes, i, b"\n").map_or(bytes.len(), |p| p + 1)
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => block_comment_end(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => skip_block_comment(bytes, i),
             c => {
                 has_code |= !c.is_ascii_whitespace();
                 match c {
                     b'\'' => {
                         let escapes = i > 0 && matches!(bytes[i - 1], b'E' | b'e');
-                        quoted_end(bytes, i + 1, b'\'', escapes)
+                        skip_quoted(bytes, i + 1, b'\'', escapes)
                     }
-                    b'"' => quoted_end(bytes, i + 1, b'"', false),
-                    b'$' => dollar_end(bytes, i),
+                    b'"' => skip_quoted(bytes, i + 1, b'"', false),
+                    b'$' => skip_dollar(bytes, i),
                     _ => i + 1,
                 }
             }
@@ -96,66 +97,6 @@ pub(super) fn pieces(sql: &str) -> Vec<&str> {
         out.push(&sql[start..]);
     }
     out
-}
-
-fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
-}
-
-/// Block comments nest in PostgreSQL.
-fn block_comment_end(bytes: &[u8], mut i: usize) -> usize {
-    let mut depth = 0usize;
-    while i < bytes.len() {
-        if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
-            depth += 1;
-            i += 2;
-        } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
-            depth = depth.saturating_sub(1);
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    bytes.len()
-}
-
-fn quoted_end(bytes: &[u8], mut i: usize, quote: u8, backslash_escapes: bool) -> usize {
-    while i < bytes.len() {
-        let c = bytes[i];
-        if backslash_escapes && c == b'\\' {
-            i += 2;
-        } else if c == quote {
-            if bytes.get(i + 1) == Some(&quote) {
-                i += 2;
-            } else {
-                return i + 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    bytes.len()
-}
-
-/// `$tag$ ... $tag$`; a `$1` parameter is not a quote.
-fn dollar_end(bytes: &[u8], i: usize) -> usize {
-    let mut j = i + 1;
-    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
-        j += 1;
-    }
-    let starts_with_digit = bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
-    if bytes.get(j) != Some(&b'$') || starts_with_digit {
-        return j;
-    }
-    let tag = &bytes[i..=j];
-    find(bytes, j + 1, tag).map_or(bytes.len(), |p| p + tag.len())
 }
 
 #[cfg(test)]

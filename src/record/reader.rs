@@ -118,6 +118,13 @@ impl<R: BufRead> Reader<R> {
                 });
             }
         }
+        // The writer ends every line with a newline: text after the last one is a line
+        // still being written (or torn by a crash), and nothing can follow it. Without this,
+        // a file read while it grows could see the rest of that line arrive, and a torn
+        // line would look like a damaged one in the middle.
+        if !buf.is_empty() && buf.last() != Some(&b'\n') {
+            self.cut = true;
+        }
         Ok((!buf.is_empty()).then_some(buf))
     }
 

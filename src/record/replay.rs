@@ -24,16 +24,8 @@ fn options(args: &ReanalysisArgs) -> Options {
 
 /// Refuses an output path that cannot be written before any work is done.
 fn check_output(path: Option<&Path>) -> Result<()> {
-    let Some(path) = path else { return Ok(()) };
-    if path.exists() {
-        bail!(
-            "{}: already exists; pglocks never overwrites a file",
-            path.display()
-        );
-    }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = dir.filter(|d| !d.is_dir()) {
-        bail!("{}: directory does not exist", dir.display());
+    if let Some(path) = path {
+        crate::output::check_new(path)?;
     }
     Ok(())
 }
