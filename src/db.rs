@@ -10,4 +10,5 @@ pub mod tls;
 
 pub use connect::{Connection, Privileges, connect};
 pub use error::DbError;
+pub use poll::poll_statement;
 pub use signal::{Signal, SignalOutcome};

@@ -126,7 +126,8 @@ fn cycle_rules(a: &Analysis, out: &mut Vec<Finding>) {
 /// Every session that others wait on, root blockers first.
 fn blockers(a: &Analysis) -> Vec<&Session> {
     let mut pids: Vec<i32> = a.graph.edges.iter().map(|e| e.blocker).collect();
-    pids.sort_by_key(|&p| {
+    // Each key costs two lookups; computed once per blocker, not once per comparison.
+    pids.sort_by_cached_key(|&p| {
         (
             !a.graph.is_root(p),
             std::cmp::Reverse(a.graph.waiting_total(p)),

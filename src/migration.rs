@@ -1,6 +1,6 @@
 //! Which sessions are migrations. Pure: statement text, locks, names and the user's pins.
-use std::cell::OnceCell;
-use std::collections::BTreeMap;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeMap, HashMap};
 
 use crate::graph::WaitGraph;
 use crate::lockmode::LockMode;
@@ -38,25 +38,25 @@ impl MigrationRules {
 
     /// Why `s` counts as a migration, or None. The strongest evidence is named first.
     pub fn reason(&self, s: &Session, snapshot: &Snapshot, graph: &WaitGraph) -> Option<String> {
-        self.reason_among(s, &Awaited::new(snapshot), graph)
+        self.reason_among(s, &Context::new(snapshot), graph)
     }
 
     /// Every migration of the snapshot, with its reason.
     pub fn reasons(&self, snapshot: &Snapshot, graph: &WaitGraph) -> BTreeMap<i32, String> {
-        // One list of awaited locks for all sessions: building it per blocker made the
-        // analysis quadratic in the number of sessions.
-        let awaited = Awaited::new(snapshot);
+        // One context for all sessions: building the list of awaited locks per blocker made
+        // the analysis quadratic in the number of sessions.
+        let ctx = Context::new(snapshot);
         snapshot
             .sessions
             .iter()
-            .filter_map(|s| self.reason_among(s, &awaited, graph).map(|r| (s.pid, r)))
+            .filter_map(|s| self.reason_among(s, &ctx, graph).map(|r| (s.pid, r)))
             .collect()
     }
 
-    fn reason_among(
+    fn reason_among<'a>(
         &self,
-        s: &Session,
-        awaited: &Awaited<'_>,
+        s: &'a Session,
+        ctx: &Context<'a>,
         graph: &WaitGraph,
     ) -> Option<String> {
         if self.pinned_pids.contains(&s.pid) {
@@ -66,39 +66,62 @@ impl MigrationRules {
             return None;
         }
         let in_transaction = s.xact_start.is_some() || s.state.as_deref() == Some("active");
-        if in_transaction && let Some(kind) = s.query.as_deref().and_then(ddl_kind) {
+        if in_transaction && let Some(kind) = s.query.as_deref().and_then(|q| ctx.ddl_kind(q)) {
             return Some(format!("runs DDL ({kind})"));
         }
-        if let Some(app) = s.application_name.as_deref().filter(|_| in_transaction) {
+        if let Some(app) = s.application_name.as_deref().filter(|_| in_transaction)
+            && let Some(f) = ctx.app_fragment(self, app)
+        {
+            return Some(format!("application_name \"{app}\" matches \"{f}\""));
+        }
+        strong_lock_reason(s, ctx, graph)
+    }
+}
+
+/// What the rules need from the whole snapshot, worked out once per analysis. Pools run the
+/// same statement and application_name on many backends, so each text is lexed and matched
+/// once; the awaited locks are collected only if a rule asks.
+struct Context<'a> {
+    snapshot: &'a Snapshot,
+    awaited: OnceCell<Vec<&'a Lock>>,
+    ddl: RefCell<HashMap<&'a str, Option<String>>>,
+    apps: RefCell<HashMap<&'a str, Option<usize>>>,
+}
+
+impl<'a> Context<'a> {
+    fn new(snapshot: &'a Snapshot) -> Self {
+        Context {
+            snapshot,
+            awaited: OnceCell::new(),
+            ddl: RefCell::default(),
+            apps: RefCell::default(),
+        }
+    }
+
+    fn ddl_kind(&self, query: &'a str) -> Option<String> {
+        self.ddl
+            .borrow_mut()
+            .entry(query)
+            .or_insert_with(|| ddl_kind(query))
+            .clone()
+    }
+
+    /// The first of the rules' fragments that `app` contains, case-insensitively.
+    fn app_fragment<'r>(&self, rules: &'r MigrationRules, app: &'a str) -> Option<&'r str> {
+        let found = *self.apps.borrow_mut().entry(app).or_insert_with(|| {
             let lower = app.to_ascii_lowercase();
-            if let Some(f) = self
+            rules
                 .app_fragments
                 .iter()
-                .find(|f| lower.contains(f.as_str()))
-            {
-                return Some(format!("application_name \"{app}\" matches \"{f}\""));
-            }
-        }
-        strong_lock_reason(s, awaited, graph)
-    }
-}
-
-/// The relation locks that sessions wait for, collected once and only if a rule asks.
-struct Awaited<'a> {
-    snapshot: &'a Snapshot,
-    locks: OnceCell<Vec<&'a Lock>>,
-}
-
-impl<'a> Awaited<'a> {
-    fn new(snapshot: &'a Snapshot) -> Self {
-        Awaited {
-            snapshot,
-            locks: OnceCell::new(),
-        }
+                .position(|f| lower.contains(f.as_str()))
+        });
+        found
+            .and_then(|i| rules.app_fragments.get(i))
+            .map(String::as_str)
     }
 
-    fn any_on_same_target(&self, held: &Lock) -> bool {
-        self.locks
+    fn any_awaited_on_same_target(&self, held: &Lock) -> bool {
+        self.awaited
             .get_or_init(|| {
                 self.snapshot
                     .sessions
@@ -146,7 +169,7 @@ fn is_strong(mode: &str) -> bool {
 
 /// A strong relation lock only counts while someone waits for it or on it: any transaction
 /// that creates a temp table holds AccessExclusiveLock on it, and that is no migration.
-fn strong_lock_reason(s: &Session, awaited: &Awaited<'_>, graph: &WaitGraph) -> Option<String> {
+fn strong_lock_reason(s: &Session, ctx: &Context<'_>, graph: &WaitGraph) -> Option<String> {
     if !s.is_client_backend() && s.backend_type.is_some() {
         return None;
     }
@@ -159,7 +182,7 @@ fn strong_lock_reason(s: &Session, awaited: &Awaited<'_>, graph: &WaitGraph) -> 
     }
     s.held_locks()
         .filter(relation_lock)
-        .find(|l| awaited.any_on_same_target(l))
+        .find(|l| ctx.any_awaited_on_same_target(l))
         .map(|l| format!("holds {} on {}", l.mode, l.target_label()))
 }
 

@@ -48,20 +48,25 @@ pub fn rows(a: &Analysis) -> Vec<TreeRow<'_>> {
 
 /// The waiters of `pid` in display order: most waiting behind them, then longest wait.
 fn children(a: &Analysis, pid: i32) -> Vec<&Edge> {
-    let mut children: Vec<&Edge> = a.graph.waiters_of(pid).collect();
-    children.sort_by(|x, y| {
-        let wait = |e: &Edge| {
-            a.session(e.waiter)
+    // Keys first: the tree is rebuilt for every frame, and looking sessions up inside the
+    // comparison did it a dozen times per waiter.
+    let mut keyed: Vec<(usize, f64, &Edge)> = a
+        .graph
+        .waiters_of(pid)
+        .map(|e| {
+            let wait = a
+                .session(e.waiter)
                 .and_then(|s| a.wait_age(s))
-                .unwrap_or(0.0)
-        };
-        a.graph
-            .waiting_total(y.waiter)
-            .cmp(&a.graph.waiting_total(x.waiter))
-            .then(wait(y).total_cmp(&wait(x)))
-            .then(x.waiter.cmp(&y.waiter))
+                .unwrap_or(0.0);
+            (a.graph.waiting_total(e.waiter), wait, e)
+        })
+        .collect();
+    keyed.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then(y.1.total_cmp(&x.1))
+            .then(x.2.waiter.cmp(&y.2.waiter))
     });
-    children
+    keyed.into_iter().map(|(_, _, e)| e).collect()
 }
 
 #[cfg(test)]
@@ -71,18 +76,21 @@ mod tests {
     use crate::model::{ServerInfo, Session, Snapshot};
 
     fn snapshot(pairs: &[(i32, i32)], pids: i32) -> Snapshot {
-        let sessions = (1..=pids)
+        let mut sessions: Vec<Session> = (1..=pids)
             .map(|pid| Session {
                 pid,
                 wait_event_type: Some("Lock".into()),
-                blocked_by: pairs
-                    .iter()
-                    .filter(|&&(w, _)| w == pid)
-                    .map(|&(_, b)| b)
-                    .collect(),
+                // Waits of a few distinct lengths, so that ties on impact break by wait.
+                query_start: Some(
+                    chrono::DateTime::UNIX_EPOCH
+                        - chrono::Duration::seconds(i64::from(pid * 7 % 5)),
+                ),
                 ..Default::default()
             })
             .collect();
+        for &(w, b) in pairs {
+            sessions[w as usize - 1].blocked_by.push(b);
+        }
         Snapshot {
             taken_at: chrono::DateTime::UNIX_EPOCH,
             server: ServerInfo {
@@ -106,7 +114,20 @@ mod tests {
             let repeat = !seen.insert(pid);
             out.push((pid, depth, repeat));
             if !repeat {
-                for e in children(a, pid) {
+                let mut children: Vec<&Edge> = a.graph.waiters_of(pid).collect();
+                children.sort_by(|x, y| {
+                    let wait = |e: &Edge| {
+                        a.session(e.waiter)
+                            .and_then(|s| a.wait_age(s))
+                            .unwrap_or(0.0)
+                    };
+                    a.graph
+                        .waiting_total(y.waiter)
+                        .cmp(&a.graph.waiting_total(x.waiter))
+                        .then(wait(y).total_cmp(&wait(x)))
+                        .then(x.waiter.cmp(&y.waiter))
+                });
+                for e in children {
                     walk(a, e.waiter, depth + 1, seen, out);
                 }
             }

@@ -142,7 +142,7 @@ async fn prepare(
     };
     let monitor_pid: i32 = row.get("monitor_pid");
     // Prepared once: re-planning the catalog views costs about 0.2 ms per poll.
-    let poll = bounded(client.prepare(include_str!("../../queries/poll.sql"))).await?;
+    let poll = bounded(client.prepare(&super::poll::poll_statement(server.version_num))).await?;
     Ok(Connection {
         client,
         server,

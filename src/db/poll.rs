@@ -1,26 +1,22 @@
 //! One poll: one prepared statement, one round trip, rows into a Snapshot.
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use tokio::time::timeout;
 use tokio_postgres::Row;
-use tokio_postgres::types::{FromSql, Json, Type};
+use tokio_postgres::types::{FromSql, Type};
 
 use super::DbError;
-use super::connect::{Connection, bounded};
+use super::connect::{CLIENT_DEADLINE, Connection};
 use crate::model::{Lock, Session, Snapshot, fold_parallel_workers};
 
 impl Connection {
     /// `database` restricts the listing (not the graph) to one database's sessions.
     pub async fn poll(&self, database: Option<&str>) -> Result<Snapshot, DbError> {
-        let rows = bounded(self.client.query(&self.poll, &[&database])).await?;
-        let mut taken_at: Option<DateTime<Utc>> = None;
-        let mut sessions = Vec::with_capacity(rows.len());
-        for row in &rows {
-            taken_at.get_or_insert_with(|| row.get("taken_at"));
-            let mut s =
-                decode(row).map_err(|e| DbError::Query(format!("unexpected poll row: {e}")))?;
-            // The monitor can appear as a blocker of catalog waits; it is never the story.
-            s.blocked_by.retain(|&p| p != self.monitor_pid);
-            sessions.push(s);
-        }
+        let (sessions, taken_at) = timeout(CLIENT_DEADLINE, self.read_poll(database))
+            .await
+            .map_err(|_| DbError::Deadline(CLIENT_DEADLINE))??;
         Ok(Snapshot {
             // With no rows there are no ages to measure, so the local clock will do.
             taken_at: taken_at.unwrap_or_else(Utc::now),
@@ -28,7 +24,120 @@ impl Connection {
             sessions: fold_parallel_workers(sessions),
         })
     }
+
+    /// Rows are decoded as they arrive: holding all of them first doubled the memory that a
+    /// poll of a thousand sessions needs.
+    async fn read_poll(
+        &self,
+        database: Option<&str>,
+    ) -> Result<(Vec<Session>, Option<DateTime<Utc>>), DbError> {
+        let c = Columns::of(self.poll.columns())?;
+        let query_failed = |e: tokio_postgres::Error| DbError::query(&e);
+        let unexpected =
+            |e: tokio_postgres::Error| DbError::Query(format!("unexpected poll row: {e}"));
+        let rows = self
+            .client
+            .query_raw(&self.poll, [database])
+            .await
+            .map_err(query_failed)?;
+        let mut rows = std::pin::pin!(rows);
+        let mut taken_at: Option<DateTime<Utc>> = None;
+        let mut sessions = Vec::new();
+        let mut locks = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(query_failed)? {
+            if taken_at.is_none() {
+                taken_at = row.try_get(c.taken_at).map_err(unexpected)?;
+            }
+            if let Some(lock) = lock(&row, &c).map_err(unexpected)? {
+                locks.push(lock);
+                continue;
+            }
+            let mut s = decode(&row, &c).map_err(unexpected)?;
+            // The monitor can appear as a blocker of catalog waits; it is never the story.
+            s.blocked_by.retain(|&p| p != self.monitor_pid);
+            sessions.push(s);
+        }
+        attach(&mut sessions, locks);
+        Ok((sessions, taken_at))
+    }
 }
+
+/// poll.sql reads pg_locks.waitstart through to_jsonb(l), so that one text also runs on
+/// PostgreSQL 13, which lacks the column. Turning a lock row into JSON costs the server a few
+/// microseconds per waiting session, so 14 and later read the column itself.
+const WAITSTART_PG13: &str = "(to_jsonb(l) ->> 'waitstart')::timestamptz";
+const WAITSTART: &str = "l.waitstart";
+
+/// The poll statement for a server version (`server_version_num`).
+pub fn poll_statement(version_num: i32) -> Cow<'static, str> {
+    let sql = include_str!("../../queries/poll.sql");
+    if version_num >= 140_000 {
+        Cow::Owned(sql.replace(WAITSTART_PG13, WAITSTART))
+    } else {
+        Cow::Borrowed(sql)
+    }
+}
+
+/// Declares where each column sits in the poll's rows. Looking every column up by name in
+/// every row cost more than decoding it.
+macro_rules! columns {
+    ($($name:ident),* $(,)?) => {
+        struct Columns {
+            $($name: usize,)*
+        }
+
+        impl Columns {
+            fn of(columns: &[tokio_postgres::Column]) -> Result<Columns, DbError> {
+                let find = |name: &str| {
+                    columns
+                        .iter()
+                        .position(|c| c.name() == name)
+                        .ok_or_else(|| DbError::Query(format!("the poll returns no column {name}")))
+                };
+                Ok(Columns {
+                    $($name: find(stringify!($name))?,)*
+                })
+            }
+        }
+    };
+}
+
+columns!(
+    pid,
+    leader_pid,
+    usename,
+    datname,
+    application_name,
+    client_addr,
+    backend_type,
+    state,
+    wait_event_type,
+    wait_event,
+    query,
+    backend_start,
+    xact_start,
+    query_start,
+    state_change,
+    is_superuser,
+    blocked_by,
+    lock_locktype,
+    lock_mode,
+    lock_granted,
+    lock_database,
+    lock_relation,
+    lock_relation_name,
+    lock_page,
+    lock_tuple,
+    lock_virtualxid,
+    lock_transactionid,
+    lock_classid,
+    lock_objid,
+    lock_objsubid,
+    lock_waitstart,
+    lock_reltuples,
+    lock_relpages,
+    taken_at,
+);
 
 /// Text that may not be valid UTF-8: a SQL_ASCII database passes client bytes through
 /// unchecked, and one odd statement must not make every poll fail.
@@ -44,32 +153,110 @@ impl<'a> FromSql<'a> for Lossy {
     }
 }
 
-fn text(row: &Row, column: &str) -> Result<Option<String>, tokio_postgres::Error> {
+fn text(row: &Row, column: usize) -> Result<Option<String>, tokio_postgres::Error> {
     Ok(row.try_get::<_, Option<Lossy>>(column)?.map(|Lossy(s)| s))
 }
 
-fn decode(row: &Row) -> Result<Session, tokio_postgres::Error> {
-    let locks: Option<Json<Vec<Lock>>> = row.try_get("locks")?;
-    let blocked_by: Option<Vec<i32>> = row.try_get("blocked_by")?;
+fn decode(row: &Row, c: &Columns) -> Result<Session, tokio_postgres::Error> {
+    let blocked_by: Option<Vec<i32>> = row.try_get(c.blocked_by)?;
     Ok(Session {
-        pid: row.try_get("pid")?,
-        leader_pid: row.try_get("leader_pid")?,
-        user: text(row, "usename")?,
-        database: text(row, "datname")?,
-        application_name: text(row, "application_name")?,
-        client_addr: text(row, "client_addr")?,
-        backend_type: text(row, "backend_type")?,
-        state: text(row, "state")?,
-        wait_event_type: text(row, "wait_event_type")?,
-        wait_event: text(row, "wait_event")?,
-        query: text(row, "query")?,
-        backend_start: row.try_get("backend_start")?,
-        xact_start: row.try_get("xact_start")?,
-        query_start: row.try_get("query_start")?,
-        state_change: row.try_get("state_change")?,
-        is_superuser: row.try_get("is_superuser")?,
+        pid: row.try_get(c.pid)?,
+        leader_pid: row.try_get(c.leader_pid)?,
+        user: text(row, c.usename)?,
+        database: text(row, c.datname)?,
+        application_name: text(row, c.application_name)?,
+        client_addr: text(row, c.client_addr)?,
+        backend_type: text(row, c.backend_type)?,
+        state: text(row, c.state)?,
+        wait_event_type: text(row, c.wait_event_type)?,
+        wait_event: text(row, c.wait_event)?,
+        query: text(row, c.query)?,
+        backend_start: row.try_get(c.backend_start)?,
+        xact_start: row.try_get(c.xact_start)?,
+        query_start: row.try_get(c.query_start)?,
+        state_change: row.try_get(c.state_change)?,
+        is_superuser: row.try_get(c.is_superuser)?,
         blocked_by: blocked_by.unwrap_or_default(),
-        locks: locks.map(|Json(l)| l).unwrap_or_default(),
+        locks: Vec::new(),
         parallel_workers: 0,
     })
+}
+
+/// A lock row of the poll (lock_locktype set), with the pid it belongs to.
+fn lock(row: &Row, c: &Columns) -> Result<Option<(i32, Lock)>, tokio_postgres::Error> {
+    let Some(locktype) = text(row, c.lock_locktype)? else {
+        return Ok(None);
+    };
+    let lock = Lock {
+        locktype,
+        mode: text(row, c.lock_mode)?.unwrap_or_default(),
+        granted: row
+            .try_get::<_, Option<bool>>(c.lock_granted)?
+            .unwrap_or_default(),
+        database: row.try_get(c.lock_database)?,
+        relation: row.try_get(c.lock_relation)?,
+        relation_name: text(row, c.lock_relation_name)?,
+        page: row.try_get(c.lock_page)?,
+        tuple: row.try_get(c.lock_tuple)?,
+        virtualxid: text(row, c.lock_virtualxid)?,
+        transactionid: text(row, c.lock_transactionid)?,
+        classid: row.try_get(c.lock_classid)?,
+        objid: row.try_get(c.lock_objid)?,
+        objsubid: row.try_get(c.lock_objsubid)?,
+        waitstart: row.try_get(c.lock_waitstart)?,
+        reltuples: row.try_get::<_, Option<f32>>(c.lock_reltuples)?.map(widen),
+        relpages: row.try_get(c.lock_relpages)?,
+    };
+    Ok(Some((row.try_get(c.pid)?, lock)))
+}
+
+/// Gives each session its locks, in the order pg_locks listed them. Locks of a backend that
+/// left between the two reads have no session and are dropped.
+fn attach(sessions: &mut [Session], locks: Vec<(i32, Lock)>) {
+    let index: std::collections::HashMap<i32, usize> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.pid, i))
+        .collect();
+    for (pid, lock) in locks {
+        if let Some(&i) = index.get(&pid) {
+            sessions[i].locks.push(lock);
+        }
+    }
+}
+
+/// pg_class.reltuples is a real. Widened through its shortest decimal form, it reads as the
+/// number PostgreSQL prints (123.4, not 123.40000152587890625).
+fn widen(x: f32) -> f64 {
+    if x.fract() == 0.0 {
+        f64::from(x)
+    } else {
+        x.to_string().parse().unwrap_or(f64::from(x))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WAITSTART, WAITSTART_PG13, poll_statement, widen};
+
+    #[test]
+    fn the_waitstart_read_is_swapped_for_14_and_later() {
+        let sql = include_str!("../../queries/poll.sql");
+        assert_eq!(
+            sql.matches(WAITSTART_PG13).count(),
+            1,
+            "poll.sql must read waitstart once, as {WAITSTART_PG13}"
+        );
+        assert_eq!(poll_statement(130_013), sql);
+        let new = poll_statement(140_000);
+        assert!(!new.contains(WAITSTART_PG13) && new.contains(WAITSTART));
+    }
+
+    #[test]
+    fn reltuples_widen_to_the_number_postgres_prints() {
+        assert_eq!(widen(123.4), 123.4);
+        assert_eq!(widen(2_000_000.0), 2_000_000.0);
+        assert_eq!(widen(-1.0), -1.0);
+        assert_eq!(widen(0.1), 0.1);
+    }
 }

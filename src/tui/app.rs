@@ -90,12 +90,15 @@ async fn event_loop(
     let mut inputs = spawn_input(stop.clone());
     let mut clock = tokio::time::interval(tick);
     let mut dirty = true;
+    // What the clock alone changes on screen, as last drawn.
+    let mut drawn_clock = String::new();
     let result: Result<()> = loop {
         if dirty {
             let now = Utc::now();
             if let Err(e) = guard.terminal.draw(|f| view::draw(f, &state, now)) {
                 break Err(e).context("drawing");
             }
+            drawn_clock = view::clock_status(&state, now).content.into_owned();
             dirty = false;
         }
         let first = tokio::select! {
@@ -115,7 +118,13 @@ async fn event_loop(
         }
         let mut quit = false;
         for msg in msgs {
-            dirty = true;
+            // A quiet tick draws nothing: the data-age text moves by whole seconds, so most
+            // ticks of the live view leave the screen as it is. Playback always moves.
+            let tick = matches!(msg, Msg::Tick);
+            dirty = dirty
+                || !tick
+                || state.replay.is_some()
+                || view::clock_status(&state, Utc::now()).content != drawn_clock;
             for effect in update(&mut state, msg, Utc::now()) {
                 match effect {
                     Effect::Quit => quit = true,

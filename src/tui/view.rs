@@ -69,6 +69,26 @@ fn palette(state: &State, color: Color) -> Style {
     }
 }
 
+/// The status at the end of the facts line: the only text on screen that the clock alone
+/// changes. The loop redraws on a clock tick only when this text differs from the last frame.
+pub fn clock_status(state: &State, now: DateTime<Utc>) -> Span<'static> {
+    match &state.failing {
+        _ if state.replay.is_some() => replay_status(state),
+        Some((since, why)) => {
+            let stale = (now - *since).num_seconds().max(0);
+            Span::styled(
+                format!("stale {stale}s, reconnecting: {}", truncate(why, 80)),
+                palette(state, Color::Yellow).add_modifier(Modifier::BOLD),
+            )
+        }
+        None if state.paused => Span::styled(
+            "PAUSED",
+            palette(state, Color::Yellow).add_modifier(Modifier::BOLD),
+        ),
+        None => Span::raw(format!("data {} old", opt_age(state.data_age(now)))),
+    }
+}
+
 fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<Utc>) {
     let Some(a) = state.shown() else {
         let text = match &state.failing {
@@ -94,21 +114,7 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<U
     if let Some(l) = state.latency {
         facts.push(format!("poll {}ms", l.as_millis()));
     }
-    let status = match &state.failing {
-        _ if state.replay.is_some() => replay_status(state),
-        Some((since, why)) => {
-            let stale = (now - *since).num_seconds().max(0);
-            Span::styled(
-                format!("stale {stale}s, reconnecting: {}", truncate(why, 80)),
-                palette(state, Color::Yellow).add_modifier(Modifier::BOLD),
-            )
-        }
-        None if state.paused => Span::styled(
-            "PAUSED",
-            palette(state, Color::Yellow).add_modifier(Modifier::BOLD),
-        ),
-        None => Span::raw(format!("data {} old", opt_age(state.data_age(now)))),
-    };
+    let status = clock_status(state, now);
     let mut second = vec![Span::raw(facts.join(" · ")), Span::raw(" · "), status];
     if state.read_only && state.replay.is_none() {
         second.push(Span::raw(" · read-only"));
@@ -263,8 +269,17 @@ fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
         return;
     }
     let narrow = area.width < NARROW;
+    let selected = state.selected_index(&lines);
+    // Only rows near the selection can be on screen, and formatting every row of a large
+    // pile-up was most of a frame's cost. With a fresh TableState, ratatui scrolls just far
+    // enough to show the selected row, so a slice from one screen above it to one screen
+    // below draws the same picture.
+    let height = usize::from(area.height);
+    let first = selected.unwrap_or(0).saturating_sub(height);
     let rows: Vec<Row<'_>> = lines
         .iter()
+        .skip(first)
+        .take(2 * height)
         .map(|l| table_row(state, a, l, narrow))
         .collect();
     let (widths, names): (Vec<Constraint>, &[&str]) = if narrow {
@@ -311,7 +326,7 @@ fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
         .column_spacing(1)
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
         .highlight_symbol("▶");
-    let mut ts = TableState::default().with_selected(state.selected_index(&lines));
+    let mut ts = TableState::default().with_selected(selected.map(|i| i - first));
     frame.render_stateful_widget(table, area, &mut ts);
 }
 
