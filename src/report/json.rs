@@ -38,10 +38,21 @@ pub struct SessionDoc {
 }
 
 pub fn document(a: &Analysis, actions: &[ActionRecord]) -> SnapshotDoc {
+    document_where(a, actions, |_| true)
+}
+
+/// The document with only the sessions `keep` accepts; the others are never copied, which
+/// matters on a server with a thousand backends and a handful in the wait.
+pub fn document_where(
+    a: &Analysis,
+    actions: &[ActionRecord],
+    keep: impl Fn(&Session) -> bool,
+) -> SnapshotDoc {
     let sessions = a
         .snapshot
         .sessions
         .iter()
+        .filter(|s| keep(s))
         .map(|s| SessionDoc {
             session: s.clone(),
             wait_start: s.wait_start(),

@@ -13,7 +13,7 @@ use crate::graph::EdgeKind;
 use crate::model::ActionRecord;
 use crate::record::timeline::{self, Story};
 use crate::record::{ActionLine, Entry};
-use crate::report::json::document;
+use crate::report::json::document_where;
 
 /// Enough for the minutes around a typical incident; the oldest states go first.
 const MAX_STATES: usize = 240;
@@ -58,8 +58,9 @@ impl Ring {
             return;
         }
         self.last_shape = Some(shape);
-        let mut doc = document(a, &[]);
-        doc.sessions.retain(|s| s.depth.is_some() || s.is_migration);
+        let doc = document_where(a, &[], |s| {
+            a.graph.depth(s.pid).is_some() || a.is_migration(s.pid)
+        });
         self.entries.push_back(Entry::Snapshot(Box::new(doc)));
         self.prune(a.snapshot.taken_at);
     }
