@@ -21,8 +21,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread is enough here: the live view's poller runs on a thread of its own
+    // (poller.rs), and every other command waits on one server at a time. Fewer threads
+    // also mean fewer malloc arenas, which keeps the TUI's resident memory down.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

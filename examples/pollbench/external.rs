@@ -134,6 +134,16 @@ impl Tmux {
             stats.iter().map(|r| r.calls).max().unwrap_or(0)
         };
         let server_ms: f64 = stats.iter().map(|r| r.exec_ms + r.plan_ms).sum();
+        // Which statements the server time went to, so a gap can be explained.
+        for r in &stats {
+            println!(
+                "  {tool}: {} calls, {:.2} ms exec + {:.2} ms plan per call: {}",
+                r.calls,
+                r.exec_ms / r.calls.max(1) as f64,
+                r.plan_ms / r.calls.max(1) as f64,
+                r.query.chars().take(70).collect::<String>().replace('\n', " ")
+            );
+        }
         let cpu_ms = measure::ms(cpu1.saturating_sub(cpu0));
         let per = |x: f64| {
             if refreshes > 0 {
