@@ -1,6 +1,8 @@
 //! A Snapshot with everything derived from it: the graph, the migrations, the findings and
 //! the one-sentence headline. Built once per poll, read by every renderer.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use crate::diagnose::{self, Finding};
 use crate::graph::{self, WaitGraph};

@@ -43,8 +43,9 @@ fn finding(
 
 pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
     let mut out = Vec::new();
-    migration_rules(a, &mut out);
-    ddl_rules::table_rewrite(a, &mut out);
+    let statements = ddl_rules::MigrationStatements::of(a);
+    migration_rules(a, &statements, &mut out);
+    ddl_rules::table_rewrite(a, &statements, &mut out);
     cycle_rules(a, &mut out);
     blocker_rules(a, opts, &mut out);
     index_rules(a, &mut out);
@@ -54,7 +55,11 @@ pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
     out
 }
 
-fn migration_rules(a: &Analysis, out: &mut Vec<Finding>) {
+fn migration_rules(
+    a: &Analysis,
+    statements: &ddl_rules::MigrationStatements,
+    out: &mut Vec<Finding>,
+) {
     for m in a.blocked_migrations() {
         let Some(s) = a.session(m) else { continue };
         let roots = a.root_blockers_of(m);
@@ -73,7 +78,7 @@ fn migration_rules(a: &Analysis, out: &mut Vec<Finding>) {
             .find(|&&r| r != crate::model::PREPARED_XACT_PID)
             .map(|r| format!("Terminate the root blocker (SELECT pg_terminate_backend({r})) if its work can be lost, or c"))
             .unwrap_or_else(|| "C".into());
-        let why = ddl_rules::lock_reason(s)
+        let why = ddl_rules::lock_reason(s, statements)
             .map(|w| format!("Why this lock: {w}. "))
             .unwrap_or_default();
         out.push(finding(

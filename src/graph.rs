@@ -2,12 +2,14 @@
 //!
 //! pg_blocking_pids names holders and sessions queued ahead alike; pg_locks tells them
 //! apart, and the remedy differs (kill a holder; cancel and retry a queued migration).
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::lockmode::modes_conflict;
-use crate::model::{Lock, Session, Snapshot};
+use crate::model::{Lock, Session, Snapshot, Text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,13 +31,13 @@ impl EdgeKind {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EdgeLock {
-    pub locktype: Option<String>,
-    pub mode_wanted: Option<String>,
+    pub locktype: Option<Text>,
+    pub mode_wanted: Option<Text>,
     /// The conflicting mode the blocker holds (kind `holds`).
-    pub mode_held: Option<String>,
+    pub mode_held: Option<Text>,
     /// The conflicting mode the blocker itself waits for (kind `queued_ahead`).
-    pub blocker_mode_wanted: Option<String>,
-    pub relation: Option<String>,
+    pub blocker_mode_wanted: Option<Text>,
+    pub relation: Option<Text>,
     /// What is locked, in words: a relation, a row, a transaction id.
     pub target: Option<String>,
 }
@@ -131,7 +133,7 @@ impl WaitGraph {
         index: &HashMap<i32, Vec<usize>>,
         next: impl Fn(&Edge) -> i32,
     ) -> Vec<i32> {
-        let mut seen = std::collections::HashSet::from([start]);
+        let mut seen = HashSet::from_iter([start]);
         let mut out = Vec::new();
         let mut queue = VecDeque::from([start]);
         while let Some(p) = queue.pop_front() {
@@ -237,7 +239,7 @@ pub fn from_edges(mut edges: Vec<Edge>) -> WaitGraph {
     for cycle in &cycles {
         // A cycle that also waits on someone outside it hangs below that blocker; only a
         // closed cycle needs a stand-in root, or its members would be listed twice.
-        let members: std::collections::HashSet<i32> = cycle.iter().copied().collect();
+        let members: HashSet<i32> = cycle.iter().copied().collect();
         let closed = cycle.iter().all(|p| {
             by_waiter
                 .get(p)
@@ -509,7 +511,7 @@ mod tests {
     fn session(pid: i32, blocked_by: &[i32], locks: Vec<Lock>) -> Session {
         Session {
             pid,
-            wait_event_type: (!blocked_by.is_empty()).then(|| "Lock".to_string()),
+            wait_event_type: (!blocked_by.is_empty()).then(|| "Lock".into()),
             blocked_by: blocked_by.to_vec(),
             locks,
             ..Default::default()
@@ -651,7 +653,7 @@ mod tests {
         waiters
             .keys()
             .map(|&start| {
-                let mut seen = std::collections::HashSet::from([start]);
+                let mut seen = HashSet::from_iter([start]);
                 let mut stack = vec![start];
                 while let Some(v) = stack.pop() {
                     for &w in waiters.get(&v).into_iter().flatten() {

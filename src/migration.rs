@@ -1,6 +1,8 @@
 //! Which sessions are migrations. Pure: statement text, locks, names and the user's pins.
 use std::cell::{OnceCell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use crate::graph::WaitGraph;
 use crate::lockmode::LockMode;

@@ -3,6 +3,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// Text read from pg_stat_activity and pg_locks. Most of it (states, wait events, lock
+/// modes, user and database names) fits in 24 bytes, which CompactString keeps inline: a
+/// poll of 1,200 sessions then makes a few thousand allocations instead of fifteen
+/// thousand, and freeing the previous poll costs as little. (Already under ratatui.)
+pub type Text = compact_str::CompactString;
+
 /// Stands in for every prepared transaction: pg_blocking_pids reports them as pid 0.
 pub const PREPARED_XACT_PID: i32 = 0;
 
@@ -27,15 +33,15 @@ pub struct Session {
     pub pid: i32,
     #[serde(default)]
     pub leader_pid: Option<i32>,
-    pub user: Option<String>,
-    pub database: Option<String>,
-    pub application_name: Option<String>,
-    pub client_addr: Option<String>,
-    pub backend_type: Option<String>,
-    pub state: Option<String>,
-    pub wait_event_type: Option<String>,
-    pub wait_event: Option<String>,
-    pub query: Option<String>,
+    pub user: Option<Text>,
+    pub database: Option<Text>,
+    pub application_name: Option<Text>,
+    pub client_addr: Option<Text>,
+    pub backend_type: Option<Text>,
+    pub state: Option<Text>,
+    pub wait_event_type: Option<Text>,
+    pub wait_event: Option<Text>,
+    pub query: Option<Text>,
     pub backend_start: Option<DateTime<Utc>>,
     pub xact_start: Option<DateTime<Utc>>,
     pub query_start: Option<DateTime<Utc>>,
@@ -55,8 +61,8 @@ pub struct Session {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Lock {
-    pub locktype: String,
-    pub mode: String,
+    pub locktype: Text,
+    pub mode: Text,
     pub granted: bool,
     #[serde(default)]
     pub database: Option<i64>,
@@ -64,15 +70,15 @@ pub struct Lock {
     pub relation: Option<i64>,
     /// Schema-qualified name, or "db X, oid Y" when the relation lives in another database.
     #[serde(default)]
-    pub relation_name: Option<String>,
+    pub relation_name: Option<Text>,
     #[serde(default)]
     pub page: Option<i64>,
     #[serde(default)]
     pub tuple: Option<i64>,
     #[serde(default)]
-    pub virtualxid: Option<String>,
+    pub virtualxid: Option<Text>,
     #[serde(default)]
-    pub transactionid: Option<String>,
+    pub transactionid: Option<Text>,
     #[serde(default)]
     pub classid: Option<i64>,
     #[serde(default)]
@@ -109,7 +115,8 @@ impl Lock {
         match self.locktype.as_str() {
             "relation" => self
                 .relation_name
-                .clone()
+                .as_deref()
+                .map(str::to_string)
                 .or_else(|| self.relation.map(|oid| format!("oid {oid}")))
                 .unwrap_or_else(|| "relation".into()),
             "transactionid" => format!(

@@ -30,7 +30,7 @@ pub fn query(sql: &str) -> String {
 pub fn snapshot(mut snap: Snapshot) -> Snapshot {
     for s in &mut snap.sessions {
         if let Some(q) = s.query.as_mut() {
-            *q = query(q);
+            *q = query(q).into();
         }
         if s.client_addr.is_some() {
             s.client_addr = Some(HIDDEN_ADDRESS.into());

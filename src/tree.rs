@@ -1,7 +1,7 @@
 //! The wait graph flattened into display rows: roots first, each waiter under each of its
 //! blockers. A session reached a second time is shown but not expanded again, so cycles
 //! and diamonds stay finite.
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use crate::analysis::Analysis;
 use crate::graph::Edge;

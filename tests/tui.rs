@@ -322,10 +322,13 @@ fn view_no_contention() {
 #[test]
 fn hostile_and_huge_statements_render_inert() {
     let mut snap = pileup();
-    snap.sessions[0].query = Some(format!(
-        "SELECT '\u{1b}]52;c;ZXZpbA==\u{7}' /* \u{1b}[2J */ {}",
-        "x".repeat(1_000_000)
-    ));
+    snap.sessions[0].query = Some(
+        format!(
+            "SELECT '\u{1b}]52;c;ZXZpbA==\u{7}' /* \u{1b}[2J */ {}",
+            "x".repeat(1_000_000)
+        )
+        .into(),
+    );
     snap.sessions[0].application_name = Some("evil\u{1b}[31m\r\napp".into());
     let mut s = state();
     update(&mut s, polled(snap), t0());

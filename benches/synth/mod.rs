@@ -80,10 +80,10 @@ impl Gen {
             user: Some("app".into()),
             database: Some("shop".into()),
             application_name: Some(app.into()),
-            client_addr: Some(format!("10.0.{}.{}", pid % 250, pid % 200)),
+            client_addr: Some(format!("10.0.{}.{}", pid % 250, pid % 200).into()),
             backend_type: Some("client backend".into()),
             state: Some(state.into()),
-            query: Some(query),
+            query: Some(query.into()),
             backend_start: ago(3_600 + u64::from(pid.unsigned_abs() % 7_200)),
             xact_start: xact_s.and_then(ago),
             query_start: query_s.and_then(ago).or(ago(5)),
@@ -112,7 +112,7 @@ impl Gen {
             locktype: "transactionid".into(),
             mode: mode.into(),
             granted,
-            transactionid: Some(xid.to_string()),
+            transactionid: Some(xid.to_string().into()),
             waitstart: if granted { None } else { wait_s.and_then(ago) },
             ..Default::default()
         }

@@ -141,7 +141,11 @@ impl Tmux {
                 r.calls,
                 r.exec_ms / r.calls.max(1) as f64,
                 r.plan_ms / r.calls.max(1) as f64,
-                r.query.chars().take(70).collect::<String>().replace('\n', " ")
+                r.query
+                    .chars()
+                    .take(70)
+                    .collect::<String>()
+                    .replace('\n', " ")
             );
         }
         let cpu_ms = measure::ms(cpu1.saturating_sub(cpu0));

@@ -1,5 +1,7 @@
 //! The DDL classifier applied to the running migration: why it needs the lock it waits
 //! for, and whether it will rewrite a table once it gets it (`table_rewrite`).
+use foldhash::HashMap;
+
 use crate::analysis::Analysis;
 use crate::ddl::{self, RelName, Statement, Target, Work};
 use crate::humanize::{count, first_line};
@@ -48,6 +50,29 @@ fn lock_on<'a>(s: &'a Session, target: &Target) -> Option<&'a Lock> {
         .find(|l| l.locktype == "relation" && same_relation(&target.relation, l))
 }
 
+/// Each migration's statement, classified once per analysis: both rules below need it, and
+/// parsing with pg_query was the largest single cost of the analysis.
+pub(super) struct MigrationStatements(HashMap<i32, Result<Option<Statement>, String>>);
+
+impl MigrationStatements {
+    pub(super) fn of(a: &Analysis) -> MigrationStatements {
+        MigrationStatements(
+            a.migrations
+                .keys()
+                .filter_map(|&m| a.session(m).map(|s| (m, statement_for(s))))
+                .collect(),
+        )
+    }
+
+    fn get(&self, pid: i32) -> Result<Option<&Statement>, &str> {
+        match self.0.get(&pid) {
+            Some(Ok(st)) => Ok(st.as_ref()),
+            Some(Err(e)) => Err(e),
+            None => Ok(None),
+        }
+    }
+}
+
 /// The statement of the migration's text that explains its awaited lock: the one naming
 /// that relation, else the first that takes a lock. None when nothing parses.
 fn statement_for(s: &Session) -> Result<Option<Statement>, String> {
@@ -59,22 +84,21 @@ fn statement_for(s: &Session) -> Result<Option<Statement>, String> {
         return Err(first_line(&unknown.sql, 40));
     }
     let awaited = s.awaited_lock();
-    let matching = all.iter().find(|st| {
+    let matching = all.iter().position(|st| {
         awaited.is_some_and(|l| {
             st.locks()
                 .iter()
                 .any(|(t, _)| same_relation(&t.relation, l))
         })
     });
-    Ok(matching
-        .or_else(|| all.iter().find(|st| !st.steps.is_empty()))
-        .cloned())
+    let chosen = matching.or_else(|| all.iter().position(|st| !st.steps.is_empty()));
+    Ok(chosen.and_then(|i| all.into_iter().nth(i)))
 }
 
 /// One sentence for the migration_blocked finding: what lock the statement needs and the
 /// rule behind it, or that its statement cannot be read.
-pub(super) fn lock_reason(s: &Session) -> Option<String> {
-    let st = match statement_for(s) {
+pub(super) fn lock_reason(s: &Session, statements: &MigrationStatements) -> Option<String> {
+    let st = match statements.get(s.pid) {
         Ok(Some(st)) => st,
         Ok(None) => return None,
         Err(_) => {
@@ -103,10 +127,14 @@ pub(super) fn lock_reason(s: &Session) -> Option<String> {
 
 /// A migration that will rewrite (or is rewriting) a table: the lock lasts as long as the
 /// copy, and everything queued behind it waits that long.
-pub(super) fn table_rewrite(a: &Analysis, out: &mut Vec<Finding>) {
+pub(super) fn table_rewrite(
+    a: &Analysis,
+    statements: &MigrationStatements,
+    out: &mut Vec<Finding>,
+) {
     for &m in a.migrations.keys() {
         let Some(s) = a.session(m) else { continue };
-        let Ok(Some(st)) = statement_for(s) else {
+        let Ok(Some(st)) = statements.get(m) else {
             continue;
         };
         for (target, mode) in st.locks() {
@@ -118,7 +146,7 @@ pub(super) fn table_rewrite(a: &Analysis, out: &mut Vec<Finding>) {
             };
             let lock = lock_on(s, target);
             let relation = lock
-                .and_then(|l| l.relation_name.clone())
+                .and_then(|l| l.relation_name.as_deref().map(str::to_string))
                 .unwrap_or_else(|| target.to_string());
             let rows = lock
                 .and_then(|l| l.reltuples)

@@ -296,7 +296,7 @@ impl Walk {
             .root_blockers_of(m)
             .first()
             .map(|&r| a.describe_blocker(r));
-        let query = s.and_then(|s| s.query.clone());
+        let query = s.and_then(|s| s.query.as_deref().map(str::to_string));
         let mut text = format!("Migration pid {m} blocked");
         if let Some(q) = &query {
             text.push_str(&format!(": {}", first_line(q, 80)));

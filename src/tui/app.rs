@@ -204,11 +204,13 @@ fn input_msg(input: Input, dirty: &mut bool) -> Option<Msg> {
 }
 
 /// crossterm's reader blocks, so it gets its own thread; it checks `stop` between polls.
+/// Four wake-ups a second, not ten: each costs crossterm's event machinery some CPU
+/// (a tenth of an idle refresh at 10 Hz), and a quarter second is soon enough to stop.
 fn spawn_input(stop: Arc<AtomicBool>) -> mpsc::Receiver<Input> {
     let (tx, rx) = mpsc::channel(64);
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
-            match event::poll(Duration::from_millis(100)) {
+            match event::poll(Duration::from_millis(250)) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(_) => return,

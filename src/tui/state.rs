@@ -129,21 +129,18 @@ impl State {
             })
             .collect();
         if self.show_others {
-            let mut others: Vec<&Session> = a
+            // Ages computed once, not twice per comparison of the sort.
+            let mut others: Vec<(f64, i32)> = a
                 .snapshot
                 .sessions
                 .iter()
                 .filter(|s| a.graph.depth(s.pid).is_none() && matches(s.pid))
+                .map(|s| (a.xact_age(s).unwrap_or(-1.0), s.pid))
                 .collect();
             // Oldest transactions first: the next blocker is usually among them.
-            others.sort_by(|x, y| {
-                a.xact_age(y)
-                    .unwrap_or(-1.0)
-                    .total_cmp(&a.xact_age(x).unwrap_or(-1.0))
-                    .then(x.pid.cmp(&y.pid))
-            });
-            out.extend(others.into_iter().map(|s| Line {
-                pid: s.pid,
+            others.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            out.extend(others.into_iter().map(|(_, pid)| Line {
+                pid,
                 depth: 0,
                 edge: None,
                 repeat: false,

@@ -272,14 +272,14 @@ fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let selected = state.selected_index(&lines);
     // Only rows near the selection can be on screen, and formatting every row of a large
     // pile-up was most of a frame's cost. With a fresh TableState, ratatui scrolls just far
-    // enough to show the selected row, so a slice from one screen above it to one screen
-    // below draws the same picture.
+    // enough to show the selected row, which leaves it on the bottom line once it is past
+    // the first screen; so the screenful ending at the selection draws the same picture.
     let height = usize::from(area.height);
-    let first = selected.unwrap_or(0).saturating_sub(height);
+    let first = (selected.unwrap_or(0) + 1).saturating_sub(height);
     let rows: Vec<Row<'_>> = lines
         .iter()
         .skip(first)
-        .take(2 * height)
+        .take(height)
         .map(|l| table_row(state, a, l, narrow))
         .collect();
     let (widths, names): (Vec<Constraint>, &[&str]) = if narrow {

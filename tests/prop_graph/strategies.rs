@@ -2,7 +2,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use pglocks::analysis::Options;
 use pglocks::migration::MigrationRules;
-use pglocks::model::{Lock, ServerInfo, Session, Snapshot};
+use pglocks::model::{Lock, ServerInfo, Session, Snapshot, Text};
 use proptest::prelude::*;
 
 pub fn taken_at() -> DateTime<Utc> {
@@ -101,19 +101,20 @@ impl Bits {
     }
 
     /// A hostile text, or now and then arbitrary characters, or a very long statement.
-    fn text(&mut self) -> Option<String> {
+    fn text(&mut self) -> Option<Text> {
         match self.take(64) {
             0..=3 => None,
-            4 => Some("x".repeat(3_000)),
+            4 => Some("x".repeat(3_000).into()),
             5..=8 => {
                 let n = self.take(40);
                 Some(
                     (0..n)
                         .map(|_| char::from_u32(self.take(0x11_0000) as u32).unwrap_or('\u{fffd}'))
-                        .collect(),
+                        .collect::<String>()
+                        .into(),
                 )
             }
-            _ => self.pick(TEXTS, u64::MAX).map(String::from),
+            _ => self.pick(TEXTS, u64::MAX).map(Text::from),
         }
     }
 
@@ -133,11 +134,11 @@ fn lock() -> impl Strategy<Value = Lock> {
             let mut b = Bits(seed);
             let locktype = match b.take(10) {
                 0 => b.text().unwrap_or_default(),
-                _ => LOCKTYPES[b.take(LOCKTYPES.len() as u64) as usize].to_string(),
+                _ => LOCKTYPES[b.take(LOCKTYPES.len() as u64) as usize].into(),
             };
             let mode = match b.take(10) {
                 0 => b.text().unwrap_or_default(),
-                _ => MODES[b.take(MODES.len() as u64) as usize].to_string(),
+                _ => MODES[b.take(MODES.len() as u64) as usize].into(),
             };
             let small = |b: &mut Bits| b.flag().then(|| b.take(3) as i64);
             let page = small(&mut b);
@@ -151,8 +152,10 @@ fn lock() -> impl Strategy<Value = Lock> {
                 relation_name: b.text(),
                 page,
                 tuple,
-                virtualxid: b.flag().then(|| format!("{}/{}", b.take(9), b.take(9))),
-                transactionid: b.flag().then(|| b.take(999).to_string()),
+                virtualxid: b
+                    .flag()
+                    .then(|| format!("{}/{}", b.take(9), b.take(9)).into()),
+                transactionid: b.flag().then(|| b.take(999).to_string().into()),
                 classid: page,
                 objid: tuple,
                 objsubid: None,
@@ -179,11 +182,11 @@ fn session() -> impl Strategy<Value = Session> {
                 leader_pid,
                 user: b.text(),
                 database: b.text(),
-                application_name: b.pick(APPS, 5).map(String::from),
+                application_name: b.pick(APPS, 5).map(Text::from),
                 client_addr: None,
-                backend_type: b.pick(BACKEND_TYPES, 5).map(String::from),
-                state: b.pick(STATES, 5).map(String::from),
-                wait_event_type: b.pick(WAIT_TYPES, 3).map(String::from),
+                backend_type: b.pick(BACKEND_TYPES, 5).map(Text::from),
+                state: b.pick(STATES, 5).map(Text::from),
+                wait_event_type: b.pick(WAIT_TYPES, 3).map(Text::from),
                 wait_event: b.text(),
                 query: b.text(),
                 backend_start: b.time(),
