@@ -54,30 +54,20 @@ involved_all AS MATERIALIZED (
 ),
 here AS (
     SELECT oid FROM pg_database WHERE datname = current_database()
-),
-lock_rows AS (
-    SELECT coalesce(l.pid, 0) AS pid,
-           l.locktype, l.mode, l.granted, l.database::int8 AS database,
-           l.relation::int8 AS relation,
-           CASE
-               WHEN c.oid IS NOT NULL THEN quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-               WHEN l.relation IS NOT NULL THEN 'db ' || coalesce(d.datname::text, l.database::text) || ', oid ' || l.relation
-           END AS relation_name,
-           l.page::int8 AS page, l.tuple::int8 AS tuple, l.virtualxid,
-           l.transactionid::text AS transactionid, l.classid::int8 AS classid,
-           l.objid::int8 AS objid, l.objsubid::int8 AS objsubid,
-           CASE WHEN NOT l.granted THEN (to_jsonb(l) ->> 'waitstart')::timestamptz END AS waitstart,
-           c.reltuples, c.relpages::int8 AS relpages
-    FROM pg_locks l
-    LEFT JOIN pg_class c
-           ON c.oid = l.relation AND (l.database = 0 OR l.database = (SELECT oid FROM here))
-    LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
-    LEFT JOIN pg_database d ON d.oid = l.database
-    WHERE l.pid IN (SELECT pid FROM involved_all)
-       OR (l.pid IS NULL AND l.virtualtransaction LIKE '-1/%'
-           AND EXISTS (SELECT 1 FROM involved WHERE pid = 0))
-),
-sessions AS (
+)
+-- Sessions first, then one row per lock (lock_locktype set) to be attached by pid. Rows
+-- rather than aggregates: grouping the locks cost the server a sort and an aggregate. The
+-- two halves are subqueries, not CTEs: pg_prepared_xact() and pg_lock_status() are volatile,
+-- so as CTEs both were materialized and then read again (about 1 ms of a 10 ms poll).
+SELECT s.*,
+       NULL::text AS lock_locktype, NULL::text AS lock_mode, NULL::bool AS lock_granted,
+       NULL::int8 AS lock_database, NULL::int8 AS lock_relation, NULL::text AS lock_relation_name,
+       NULL::int8 AS lock_page, NULL::int8 AS lock_tuple, NULL::text AS lock_virtualxid,
+       NULL::text AS lock_transactionid, NULL::int8 AS lock_classid, NULL::int8 AS lock_objid,
+       NULL::int8 AS lock_objsubid, NULL::timestamptz AS lock_waitstart,
+       NULL::real AS lock_reltuples, NULL::int8 AS lock_relpages,
+       statement_timestamp() AS taken_at
+FROM (
     SELECT a.pid, a.leader_pid, a.usename, a.datname, a.application_name, a.client_addr,
            a.backend_type, a.state, a.wait_event_type, a.wait_event, a.query,
            a.backend_start, a.xact_start, a.query_start, a.state_change,
@@ -99,18 +89,7 @@ sessions AS (
     FROM pg_prepared_xacts p
     WHERE EXISTS (SELECT 1 FROM involved WHERE pid = 0)
     HAVING count(*) > 0
-)
--- Sessions first, then one row per lock (lock_locktype set) to be attached by pid. Rows
--- rather than aggregates: grouping the locks cost the server a sort and an aggregate.
-SELECT s.*,
-       NULL::text AS lock_locktype, NULL::text AS lock_mode, NULL::bool AS lock_granted,
-       NULL::int8 AS lock_database, NULL::int8 AS lock_relation, NULL::text AS lock_relation_name,
-       NULL::int8 AS lock_page, NULL::int8 AS lock_tuple, NULL::text AS lock_virtualxid,
-       NULL::text AS lock_transactionid, NULL::int8 AS lock_classid, NULL::int8 AS lock_objid,
-       NULL::int8 AS lock_objsubid, NULL::timestamptz AS lock_waitstart,
-       NULL::real AS lock_reltuples, NULL::int8 AS lock_relpages,
-       statement_timestamp() AS taken_at
-FROM sessions s
+) s
 UNION ALL
 SELECT lr.pid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL,
@@ -118,4 +97,25 @@ SELECT lr.pid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        lr.tuple, lr.virtualxid, lr.transactionid, lr.classid, lr.objid, lr.objsubid,
        lr.waitstart, lr.reltuples, lr.relpages,
        statement_timestamp()
-FROM lock_rows lr
+FROM (
+    SELECT coalesce(l.pid, 0) AS pid,
+           l.locktype, l.mode, l.granted, l.database::int8 AS database,
+           l.relation::int8 AS relation,
+           CASE
+               WHEN c.oid IS NOT NULL THEN quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+               WHEN l.relation IS NOT NULL THEN 'db ' || coalesce(d.datname::text, l.database::text) || ', oid ' || l.relation
+           END AS relation_name,
+           l.page::int8 AS page, l.tuple::int8 AS tuple, l.virtualxid,
+           l.transactionid::text AS transactionid, l.classid::int8 AS classid,
+           l.objid::int8 AS objid, l.objsubid::int8 AS objsubid,
+           CASE WHEN NOT l.granted THEN (to_jsonb(l) ->> 'waitstart')::timestamptz END AS waitstart,
+           c.reltuples, c.relpages::int8 AS relpages
+    FROM pg_locks l
+    LEFT JOIN pg_class c
+           ON c.oid = l.relation AND (l.database = 0 OR l.database = (SELECT oid FROM here))
+    LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_database d ON d.oid = l.database
+    WHERE l.pid IN (SELECT pid FROM involved_all)
+       OR (l.pid IS NULL AND l.virtualtransaction LIKE '-1/%'
+           AND EXISTS (SELECT 1 FROM involved WHERE pid = 0))
+) lr
