@@ -14,6 +14,7 @@
 mod external;
 mod measure;
 mod pileup;
+mod rounds;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -31,12 +32,15 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use measure::{Bench, Kind, median, ms, quantile};
+use rounds::Samples;
 
-const USAGE: &str = "usage: pollbench [CONN] [--rounds N] [--cpu-polls N] [--sessions N] [--waiters N] [--window SECONDS] [--pglocks PATH] [--pg-activity PATH] [--no-tmux] [--hold SECONDS]";
+const USAGE: &str = "usage: pollbench [CONN] [--rounds N] [--paced-rounds N] [--cpu-polls N] [--sessions N] [--waiters N] [--window SECONDS] [--pglocks PATH] [--pg-activity PATH] [--no-tmux] [--hold SECONDS]";
 
 struct Args {
     conn: Option<String>,
     rounds: usize,
+    /// Rounds spread over a second each (0: none).
+    paced_rounds: usize,
     cpu_polls: usize,
     sessions: usize,
     waiters: usize,
@@ -52,6 +56,7 @@ fn parse_args() -> Result<Args> {
     let mut a = Args {
         conn: None,
         rounds: 30,
+        paced_rounds: 30,
         cpu_polls: 100,
         sessions: 1213,
         waiters: 304,
@@ -69,6 +74,7 @@ fn parse_args() -> Result<Args> {
         };
         match arg.as_str() {
             "--rounds" => a.rounds = value()?.parse()?,
+            "--paced-rounds" => a.paced_rounds = value()?.parse()?,
             "--cpu-polls" => a.cpu_polls = value()?.parse()?,
             "--sessions" => a.sessions = value()?.parse()?,
             "--waiters" => a.waiters = value()?.parse()?,
@@ -90,15 +96,6 @@ fn parse_args() -> Result<Args> {
         bail!("--rounds and --cpu-polls must be at least 1");
     }
     Ok(a)
-}
-
-/// Per statement: round trips, and server exec and plan times, one sample per round.
-#[derive(Default)]
-struct Samples {
-    round_trip: Vec<f64>,
-    exec: Vec<f64>,
-    plan: Vec<f64>,
-    rows: usize,
 }
 
 fn new_state() -> State {
@@ -221,40 +218,28 @@ async fn run(args: Args) -> Result<()> {
         tokio::time::sleep(args.hold).await;
     }
 
-    // 1. Side by side, in rotating order, with pg_stat_statements reset every round.
-    let mut samples: Vec<(Kind, Samples)> =
-        Kind::ALL.iter().map(|&k| (k, Samples::default())).collect();
-    let mut seen = (0usize, 0usize);
-    for round in 0..args.rounds {
-        bench.reset().await?;
-        for i in 0..Kind::ALL.len() {
-            let kind = Kind::ALL[(round + i) % Kind::ALL.len()];
-            let (rt, rows) = if kind == Kind::Pglocks {
-                let t = Instant::now();
-                let snap = conn.poll(None).await?;
-                let rt = t.elapsed();
-                let a = analyze(snap, &Options::default());
-                seen = (a.snapshot.sessions.len(), a.waiting_count());
-                (rt, a.snapshot.sessions.len())
-            } else {
-                bench.run(kind).await?
-            };
-            let s = samples.iter_mut().find(|(k, _)| *k == kind).map(|(_, s)| s);
-            if let Some(s) = s {
-                s.round_trip.push(ms(rt));
-                s.rows = rows;
-            }
-        }
-        for r in bench.statements().await? {
-            let Some(kind) = Kind::of_query(&r.query) else {
-                continue;
-            };
-            if let Some((_, s)) = samples.iter_mut().find(|(k, _)| *k == kind) {
-                s.exec.push(r.exec_ms / r.calls.max(1) as f64);
-                s.plan.push(r.plan_ms / r.calls.max(1) as f64);
-            }
-        }
-    }
+    // 1. Side by side, in rotating order, with pg_stat_statements reset every round: back
+    // to back, then paced over a second per round as a 1 s refresh would run them.
+    let side = rounds::run(&bench, &conn, &Kind::ALL, args.rounds, None).await?;
+    let compared = [Kind::Pglocks, Kind::Activity, Kind::Blocking];
+    let paced = if args.paced_rounds > 0 {
+        println!(
+            "pacing {} rounds of the compared statements over 1 s each…",
+            args.paced_rounds
+        );
+        Some(
+            rounds::run(
+                &bench,
+                &conn,
+                &compared,
+                args.paced_rounds,
+                Some(Duration::from_secs(1)),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
 
     // 2. Client CPU per refresh: poll (decode), analysis, update and draw, back to back.
     let mut state = new_state();
@@ -400,13 +385,7 @@ async fn run(args: Args) -> Result<()> {
     let own_rss = measure::peak_rss_kb("self").unwrap_or(0);
 
     // The report.
-    let med = |k: Kind, f: fn(&Samples) -> &Vec<f64>| {
-        samples
-            .iter()
-            .find(|(x, _)| *x == k)
-            .map(|(_, s)| median(f(s)))
-            .unwrap_or(f64::NAN)
-    };
+    let med = |k: Kind, f: fn(&Samples) -> &Vec<f64>| side.median(k, f);
     println!();
     println!(
         "## pollbench: {backends} client backends, {waiting} waiting on locks; PostgreSQL {version}; {} rounds",
@@ -414,24 +393,10 @@ async fn run(args: Args) -> Result<()> {
     );
     println!(
         "pglocks saw {} sessions, {} waiting (its own session excluded)",
-        seen.0, seen.1
+        side.seen.0, side.seen.1
     );
     println!();
-    println!(
-        "| statement | rows | server exec (median) | server plan (median) | round trip (median) | round trip p90 |"
-    );
-    println!("|---|---|---|---|---|---|");
-    for (kind, s) in &samples {
-        println!(
-            "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
-            kind.label(),
-            s.rows,
-            median(&s.exec),
-            median(&s.plan),
-            median(&s.round_trip),
-            quantile(&s.round_trip, 0.9)
-        );
-    }
+    print_rounds(&side);
     let sum_exec = med(Kind::Activity, |s| &s.exec) + med(Kind::Blocking, |s| &s.exec);
     let sum_server = sum_exec + med(Kind::Activity, |s| &s.plan) + med(Kind::Blocking, |s| &s.plan);
     let sum_rt = med(Kind::Activity, |s| &s.round_trip) + med(Kind::Blocking, |s| &s.round_trip);
@@ -447,6 +412,18 @@ async fn run(args: Args) -> Result<()> {
             "pglocks poll alone, back to back ({} polls): {x:.2} ms server time (exec + plan) per poll, {:.2}x the bare statements' median sum",
             args.cpu_polls,
             x / sum_server
+        );
+    }
+    if let Some(paced) = &paced {
+        println!();
+        println!(
+            "paced, each statement once a second as a 1 s refresh runs it ({} rounds):",
+            args.paced_rounds
+        );
+        print_rounds(paced);
+        println!(
+            "ratio pglocks / (bare activity + blocking pids), paced: server time {:.2}x (target: at most 1.5x)",
+            paced.server_ratio()
         );
     }
     if !bench.plans {
@@ -507,4 +484,22 @@ async fn run(args: Args) -> Result<()> {
     drop(conn);
     drop(pile);
     Ok(())
+}
+
+fn print_rounds(r: &rounds::Rounds) {
+    println!(
+        "| statement | rows | server exec (median) | server plan (median) | round trip (median) | round trip p90 |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (kind, s) in &r.samples {
+        println!(
+            "| {} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+            kind.label(),
+            s.rows,
+            median(&s.exec),
+            median(&s.plan),
+            median(&s.round_trip),
+            quantile(&s.round_trip, 0.9)
+        );
+    }
 }
