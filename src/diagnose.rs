@@ -204,6 +204,9 @@ fn who(s: &Session) -> String {
 }
 
 fn index_rules(a: &Analysis, out: &mut Vec<Finding>) {
+    // Once per distinct text: a pile-up repeats the same few statements thousands of times,
+    // and lexing each of them again was a tenth of the analysis at 10,000 sessions.
+    let mut plain_builds: foldhash::HashMap<&str, bool> = foldhash::HashMap::default();
     for s in &a.snapshot.sessions {
         let involved = a.graph.is_waiting(s.pid) || a.graph.waiters_of(s.pid).next().is_some();
         let Some(query) = s.query.as_deref() else {
@@ -212,9 +215,10 @@ fn index_rules(a: &Analysis, out: &mut Vec<Finding>) {
         if !involved {
             continue;
         }
-        let is_plain_build = ddl_kind(query)
-            .is_some_and(|k| k.ends_with("INDEX") && k.starts_with("CREATE"))
-            && !query.to_ascii_uppercase().contains("CONCURRENTLY");
+        let is_plain_build = *plain_builds.entry(query).or_insert_with(|| {
+            ddl_kind(query).is_some_and(|k| k.ends_with("INDEX") && k.starts_with("CREATE"))
+                && !query.to_ascii_uppercase().contains("CONCURRENTLY")
+        });
         if is_plain_build {
             out.push(finding(
                 "non_concurrent_index_build",
