@@ -207,7 +207,7 @@ pub fn age_s(from: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<f64> {
 /// Folds parallel workers into their leader, because pg_blocking_pids may name either and
 /// the engineer can only act on the leader; also deduplicates every `blocked_by`.
 pub fn fold_parallel_workers(sessions: Vec<Session>) -> Vec<Session> {
-    use std::collections::HashMap;
+    use foldhash::HashMap;
     let leader_of: HashMap<i32, i32> = sessions
         .iter()
         .filter_map(|s| match s.leader_pid {
@@ -215,6 +215,10 @@ pub fn fold_parallel_workers(sessions: Vec<Session>) -> Vec<Session> {
             _ => None,
         })
         .collect();
+    // Usually there is no parallel query running: the sessions stay where they are.
+    if leader_of.is_empty() {
+        return sessions;
+    }
     let canon = |pid: i32| leader_of.get(&pid).copied().unwrap_or(pid);
     let mut leaders: Vec<Session> = Vec::with_capacity(sessions.len());
     let mut workers: Vec<Session> = Vec::new();

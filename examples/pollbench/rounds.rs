@@ -32,10 +32,35 @@ impl Rounds {
             .unwrap_or(f64::NAN)
     }
 
-    /// pglocks' server time (exec + plan) over the two bare statements'.
+    /// pglocks' server time (exec + plan) over the two bare statements', from medians.
     pub fn server_ratio(&self) -> f64 {
         let server = |k| self.median(k, |s| &s.exec) + self.median(k, |s| &s.plan);
         server(Kind::Pglocks) / (server(Kind::Activity) + server(Kind::Blocking))
+    }
+
+    /// The same ratio within each round, then the median of those: the statements of a
+    /// round run within milliseconds of each other, so a machine that slows down for a
+    /// while (2 shared cores) moves both sides of a round's ratio together.
+    pub fn median_round_ratio(&self) -> f64 {
+        let server = |k: Kind| -> Vec<f64> {
+            self.samples
+                .iter()
+                .find(|(x, _)| *x == k)
+                .map(|(_, s)| s.exec.iter().zip(&s.plan).map(|(e, p)| e + p).collect())
+                .unwrap_or_default()
+        };
+        let (p, a, b) = (
+            server(Kind::Pglocks),
+            server(Kind::Activity),
+            server(Kind::Blocking),
+        );
+        let ratios: Vec<f64> = p
+            .iter()
+            .zip(a.iter().zip(&b))
+            .filter(|(_, (a, b))| *a + *b > 0.0)
+            .map(|(p, (a, b))| p / (a + b))
+            .collect();
+        median(&ratios)
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Connection {
     /// Where we are connected, for people: never contains the password.
     pub target: String,
     pub(super) poll: Statement,
+    /// Sessions in the last poll, to size the next one's vectors at once.
+    pub(super) last_sessions: std::sync::atomic::AtomicUsize,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -150,6 +152,7 @@ async fn prepare(
         privileges,
         target,
         poll,
+        last_sessions: std::sync::atomic::AtomicUsize::new(0),
         task,
     })
 }
