@@ -125,24 +125,24 @@ async fn prepare(
 ) -> Result<Connection, DbError> {
     bounded(client.batch_execute(include_str!("../../queries/session_setup.sql"))).await?;
     let row = bounded(client.query_one(include_str!("../../queries/server_info.sql"), &[])).await?;
+    let version: String = column(&row, "version")?;
     let server = ServerInfo {
         // "15.18 (Debian 15.18-0+deb12u1)": the packager's suffix is noise in a header.
-        version: row
-            .get::<_, String>("version")
+        version: version
             .split_whitespace()
             .next()
             .unwrap_or_default()
             .to_string(),
-        version_num: row.get("version_num"),
-        max_connections: row.get("max_connections"),
+        version_num: column(&row, "version_num")?,
+        max_connections: column(&row, "max_connections")?,
     };
     let privileges = Privileges {
-        role: row.get("role"),
-        is_superuser: row.get("is_superuser"),
-        can_read_all_stats: row.get("can_read_all_stats"),
-        can_signal: row.get("can_signal"),
+        role: column(&row, "role")?,
+        is_superuser: column(&row, "is_superuser")?,
+        can_read_all_stats: column(&row, "can_read_all_stats")?,
+        can_signal: column(&row, "can_signal")?,
     };
-    let monitor_pid: i32 = row.get("monitor_pid");
+    let monitor_pid: i32 = column(&row, "monitor_pid")?;
     // Prepared once: re-planning the catalog views costs about 0.2 ms per poll.
     let poll = bounded(client.prepare(&super::poll::poll_statement(server.version_num))).await?;
     Ok(Connection {
@@ -155,4 +155,14 @@ async fn prepare(
         last_sessions: std::sync::atomic::AtomicUsize::new(0),
         task,
     })
+}
+
+/// A column of one of our own statements. `Row::get` would panic if a server (or a proxy in
+/// front of it) answered with another type; this says so in one line instead.
+pub(super) fn column<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a tokio_postgres::Row,
+    name: &str,
+) -> Result<T, DbError> {
+    row.try_get(name)
+        .map_err(|e| DbError::Query(format!("unexpected column {name}: {e}")))
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::error::SqlState;
 
 use super::DbError;
-use super::connect::{Connection, bounded};
+use super::connect::{Connection, bounded, column};
 
 /// How long pg_terminate_backend(pid, timeout) waits for the backend to exit (PG14+).
 const TERMINATE_WAIT_MS: i64 = 1_500;
@@ -155,12 +155,15 @@ impl Connection {
                 .query_opt(include_str!("../../queries/backend_owner.sql"), &[&pid]),
         )
         .await?;
-        Ok(row.map(|r| Owner {
-            role: r.get("owner"),
-            superuser: r.get("owner_is_superuser"),
-            backend_type: r.get("backend_type"),
-            start_hidden: r.get("start_hidden"),
-        }))
+        row.map(|r| {
+            Ok(Owner {
+                role: column(&r, "owner")?,
+                superuser: column(&r, "owner_is_superuser")?,
+                backend_type: column(&r, "backend_type")?,
+                start_hidden: column(&r, "start_hidden")?,
+            })
+        })
+        .transpose()
     }
 
     /// "needs pg_signal_backend or membership in role X", with the server's own words.
@@ -210,9 +213,10 @@ impl Connection {
             &[&pid, &backend_start],
         ))
         .await?;
-        Ok(row.map(|r| {
-            r.get::<_, Option<String>>(0)
-                .unwrap_or_else(|| "state hidden".into())
-        }))
+        row.map(|r| {
+            let state: Option<String> = column(&r, "state")?;
+            Ok(state.unwrap_or_else(|| "state hidden".into()))
+        })
+        .transpose()
     }
 }
