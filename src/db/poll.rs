@@ -270,7 +270,42 @@ fn widen(x: f32) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{WAITSTART, WAITSTART_PG13, poll_statement, widen};
+    use super::{Sessions, WAITSTART, WAITSTART_PG13, poll_statement, widen};
+    use crate::model::{Lock, Session};
+
+    fn lock(mode: &str) -> Lock {
+        Lock {
+            locktype: "relation".into(),
+            mode: mode.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn locks_reach_their_session_in_any_row_order() {
+        let mut s = Sessions::with_capacity(0);
+        s.attach(2, lock("AccessShareLock"));
+        s.push(Session {
+            pid: 1,
+            ..Default::default()
+        });
+        s.attach(1, lock("RowExclusiveLock"));
+        s.push(Session {
+            pid: 2,
+            ..Default::default()
+        });
+        s.attach(2, lock("ExclusiveLock"));
+        // A backend that left between pg_stat_activity and pg_locks: its locks are dropped.
+        s.attach(3, lock("AccessExclusiveLock"));
+        let sessions = s.finish();
+        let modes =
+            |i: usize| -> Vec<&str> { sessions[i].locks.iter().map(|l| l.mode.as_str()).collect() };
+        assert_eq!(sessions.len(), 2);
+        assert_eq!(modes(0), ["RowExclusiveLock"]);
+        // Arrival order within a session is kept for the locks that came after it; one
+        // that came before its session follows them.
+        assert_eq!(modes(1), ["ExclusiveLock", "AccessShareLock"]);
+    }
 
     #[test]
     fn the_waitstart_read_is_swapped_for_14_and_later() {
