@@ -12,6 +12,7 @@ use std::hint::black_box;
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
 use pglocks::analysis::{Options, analyze};
 use pglocks::graph;
+use pglocks::model::Snapshot;
 
 fn configure(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
@@ -38,11 +39,12 @@ fn bench_graph(c: &mut Criterion) {
     group.finish();
 }
 
-fn bench_analyze(c: &mut Criterion) {
+/// analyze() over the snapshots `make` generates, one per size.
+fn bench_analysis_of(c: &mut Criterion, name: &str, sizes: &[usize], make: fn(usize) -> Snapshot) {
     let opts = Options::default();
-    let mut group = c.benchmark_group("analyze");
-    for n in synth::SIZES {
-        let snap = synth::snapshot(n);
+    let mut group = c.benchmark_group(name);
+    for &n in sizes {
+        let snap = make(n);
         configure(&mut group, n);
         // analyze() owns its snapshot; the clone is made outside the timing.
         group.bench_with_input(BenchmarkId::from_parameter(n), &snap, |b, snap| {
@@ -56,21 +58,12 @@ fn bench_analyze(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_analyze(c: &mut Criterion) {
+    bench_analysis_of(c, "analyze", &synth::SIZES, synth::snapshot);
+}
+
 fn bench_chain(c: &mut Criterion) {
-    let opts = Options::default();
-    let mut group = c.benchmark_group("analyze_chain");
-    for n in [1_000, 10_000, 100_000] {
-        let snap = synth::chain(n);
-        configure(&mut group, n);
-        group.bench_with_input(BenchmarkId::from_parameter(n), &snap, |b, snap| {
-            b.iter_batched(
-                || snap.clone(),
-                |s| analyze(s, &opts),
-                BatchSize::LargeInput,
-            )
-        });
-    }
-    group.finish();
+    bench_analysis_of(c, "analyze_chain", &[1_000, 10_000, 100_000], synth::chain);
 }
 
 fn main() {

@@ -99,22 +99,10 @@ fn advice_codes(report: &Value) -> Vec<String> {
 }
 
 async fn wait_gone(stage: &Stage, pid: i32) {
-    for _ in 0..500 {
-        let n: i64 = stage
-            .monitor()
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
-                &[&pid],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if n == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("pid {pid} never went away");
+    assert!(
+        common::gone_within(stage.monitor(), pid, Duration::from_secs(5)).await,
+        "pid {pid} never went away"
+    );
 }
 
 #[tokio::test]

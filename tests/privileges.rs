@@ -159,16 +159,7 @@ impl Scene {
     }
 
     async fn alive(&self, pid: i32) -> bool {
-        let n: i64 = self
-            .admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
-                &[&pid],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        n == 1
+        common::listed(&self.admin, pid).await
     }
 
     async fn signal(&self, conn: &Connection, signal: Signal, pid: i32) -> SignalOutcome {

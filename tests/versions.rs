@@ -41,23 +41,9 @@ async fn victim(db: &TestDb) -> (Client, i32, DateTime<Utc>) {
     (c, row.get(0), row.get(1))
 }
 
+/// Still there a second after the signal (which a terminated backend would not be).
 async fn alive(admin: &Client, pid: i32) -> bool {
-    // pg_terminate_backend(pid) only sends the signal; give the backend a moment to exit.
-    for _ in 0..50 {
-        let n: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
-                &[&pid],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if n == 0 {
-            return false;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    true
+    !common::gone_within(admin, pid, std::time::Duration::from_secs(1)).await
 }
 
 /// The matrix must not pass by testing the machine's 15 six times.
@@ -125,15 +111,10 @@ async fn terminate_variant_for_pg14_waits_for_the_exit() {
     }
     assert_eq!(result.unwrap().get::<_, Option<bool>>(0), Some(true));
     // With a timeout the server waited for the exit: gone at the first look.
-    let n: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
-            &[&pid],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 0, "pid {pid} still listed after a waited terminate");
+    assert!(
+        !common::listed(&admin, pid).await,
+        "pid {pid} still listed after a waited terminate"
+    );
 }
 
 /// The variant the monitor picks from server_version_num works on this server, and the

@@ -141,3 +141,35 @@ pub fn edge(a: &Analysis, waiter: i32, blocker: i32) -> &pglocks::graph::Edge {
         .find(|e| e.waiter == waiter && e.blocker == blocker)
         .unwrap_or_else(|| panic!("no edge {waiter} -> {blocker}; edges: {:?}", a.graph.edges))
 }
+
+/// Whether pg_stat_activity lists `pid`.
+pub async fn listed(client: &tokio_postgres::Client, pid: i32) -> bool {
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+            &[&pid],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("reading pg_stat_activity: {e}"))
+        .get(0);
+    n > 0
+}
+
+/// Waits for `pid` to leave pg_stat_activity: pg_terminate_backend only sends the signal,
+/// and the backend exits a moment later. False if it is still listed after `within`.
+pub async fn gone_within(
+    client: &tokio_postgres::Client,
+    pid: i32,
+    within: std::time::Duration,
+) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if !listed(client, pid).await {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
