@@ -36,8 +36,9 @@ fn classified() -> Value {
                 .into_iter()
                 .map(|mut st| {
                     // The parser's wording is its own; that the text was refused is what counts.
-                    if let Outcome::Unknown { reason } = &mut st.outcome {
+                    if let Outcome::Unknown { reason, position } = &mut st.outcome {
                         *reason = "(parser message)".into();
+                        *position = None;
                     }
                     serde_json::to_value(&st).unwrap()
                 })

@@ -51,7 +51,7 @@ fn lock_on<'a>(s: &'a Session, target: &Target) -> Option<&'a Lock> {
 }
 
 /// Each migration's statement, classified once per analysis: both rules below need it, and
-/// parsing with pg_query was the largest single cost of the analysis.
+/// parsing each statement was the largest single cost of the analysis.
 pub(super) struct MigrationStatements(HashMap<i32, Result<Option<Statement>, String>>);
 
 impl MigrationStatements {
