@@ -11,6 +11,7 @@
 //! the docs are silent, `AlterTableGetLockLevel()` in src/backend/commands/tablecmds.c.
 mod alter;
 mod alter_add;
+mod catalog;
 mod commands;
 pub mod docs;
 mod expr;
@@ -189,6 +190,32 @@ pub struct Statement {
     /// CONCURRENTLY forms and VACUUM cannot run inside BEGIN ... COMMIT.
     pub no_transaction_block: bool,
     pub control: Option<Control>,
+    /// The relations it creates, drops or renames (for following a migration file).
+    #[serde(skip)]
+    pub catalog: Catalog,
+}
+
+/// What a statement does to the set of relations that exist.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Catalog {
+    pub creates: Vec<RelName>,
+    pub drops: Vec<RelName>,
+    /// (old name, new name); the new name keeps the old one's schema.
+    pub renames: Vec<(RelName, RelName)>,
+    /// IF EXISTS: a missing relation is no error.
+    pub if_exists: bool,
+}
+
+impl RelName {
+    /// Whether two names can denote the same relation: equal names, and equal schemas
+    /// when both give one (an unqualified name resolves through the search_path).
+    pub fn may_be(&self, other: &RelName) -> bool {
+        self.name == other.name
+            && match (&self.schema, &other.schema) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
 }
 
 impl Statement {
@@ -201,6 +228,7 @@ impl Statement {
             waits_for_old_snapshots: false,
             no_transaction_block: false,
             control: None,
+            catalog: Catalog::default(),
         }
     }
 
@@ -331,7 +359,10 @@ pub fn classify(sql: &str) -> Vec<Statement> {
     parse::statements(sql)
         .into_iter()
         .map(|(text, node)| match node {
-            Ok(node) => commands::classify(&text, &node),
+            Ok(node) => Statement {
+                catalog: catalog::of(&node),
+                ..commands::classify(&text, &node)
+            },
             Err(e) => Statement::unknown(&text, e.reason, Some(Position::of(sql, e.offset))),
         })
         .collect()

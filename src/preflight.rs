@@ -5,6 +5,7 @@
 //! parse: a gate must not pass what it cannot read).
 pub mod advice;
 pub mod evaluate;
+pub mod existence;
 pub mod facts;
 pub mod markdown;
 
