@@ -325,7 +325,7 @@ async fn an_unparseable_statement_is_an_error_that_names_it() {
     );
     assert!(
         out.stderr.contains(&format!(
-            "{f}:2:30: statement 2 `ALTER TABLE orders ADD COLUMN` is not valid PostgreSQL ("
+            "{f}:2:30: statement 2 `ALTER TABLE orders ADD COLUMN` is not valid PostgreSQL (syntax error at end of input"
         )),
         "{}",
         out.stderr

@@ -61,13 +61,16 @@ pub(super) fn statements(sql: &str) -> Vec<Parsed> {
             let parse = SourceFile::parse(piece);
             let text = piece.trim().to_string();
             match parse.errors().into_iter().next() {
-                Some(e) => Some((
-                    text,
-                    Err(Failure {
-                        reason: e.message().to_string(),
-                        offset: base + usize::from(e.range().start()),
-                    }),
-                )),
+                Some(e) => {
+                    let offset = usize::from(e.range().start());
+                    Some((
+                        text,
+                        Err(Failure {
+                            reason: reason(piece, offset, e.message()),
+                            offset: base + offset,
+                        }),
+                    ))
+                }
                 None => {
                     let node = parse.syntax_node().children().find(is_statement)?;
                     let parsed = match refused(&node) {
@@ -82,6 +85,23 @@ pub(super) fn statements(sql: &str) -> Vec<Parsed> {
             }
         })
         .collect()
+}
+
+/// The parser's message with what PostgreSQL would name: the text where reading stopped.
+/// squawk reports the position right after the last token it accepted.
+fn reason(piece: &str, offset: usize, message: &str) -> String {
+    let message = message.replace("_KW", "");
+    let rest = piece.get(offset..).unwrap_or_default().trim_start();
+    let near: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .take(30)
+        .collect();
+    if near.is_empty() {
+        format!("syntax error at end of input: {message}")
+    } else {
+        format!("syntax error at or near \"{near}\": {message}")
+    }
 }
 
 /// Statements squawk's parser accepts but PostgreSQL's grammar refuses, found by the
