@@ -4,6 +4,7 @@ pub mod app;
 pub mod replay;
 pub mod ring;
 pub mod state;
+mod table;
 pub mod terminal;
 pub mod update;
 pub mod view;

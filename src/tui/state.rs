@@ -1,5 +1,7 @@
 //! What is on screen. Plain data, owned by the UI loop; the poller only sends messages.
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -7,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::analysis::Analysis;
 use crate::db::{Privileges, Signal};
 use crate::model::{ActionRecord, Session};
-use crate::tree;
+use crate::tree::{self, Group, GroupKey, Item};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
@@ -42,6 +44,11 @@ pub struct State {
     pub monitor_pid: Option<i32>,
     /// Selection is by pid so that it survives re-polls and re-sorts.
     pub selected: Option<i32>,
+    /// Set (and `selected` None) while the cursor is on a group row: a group is selected by
+    /// its key, which survives polls as a pid does.
+    pub selected_group: Option<GroupKey>,
+    /// Groups the user opened with Enter or the right arrow.
+    pub expanded: HashSet<GroupKey>,
     /// Where the cursor was, so that when its pid disappears it lands on the nearest row.
     pub cursor_hint: usize,
     pub mode: Mode,
@@ -70,6 +77,35 @@ pub struct Line<'a> {
     pub edge: Option<&'a crate::graph::Edge>,
     pub repeat: bool,
     pub in_tree: bool,
+    /// Some on a group row: identical waiters drawn as one. `pid` is then its first member.
+    pub group: Option<Rc<Group<'a>>>,
+    /// Some on a member row of an expanded group: the group it belongs to.
+    pub member_of: Option<Rc<Group<'a>>>,
+}
+
+/// What the cursor is on, owned, so that it can be set after the lines are dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cursor {
+    Pid(i32),
+    Group(GroupKey),
+}
+
+impl Line<'_> {
+    pub fn cursor(&self) -> Cursor {
+        match &self.group {
+            Some(g) => Cursor::Group(g.key.clone()),
+            None => Cursor::Pid(self.pid),
+        }
+    }
+
+    /// Whether the cursor is on this line.
+    pub fn is_selected(&self, pid: Option<i32>, group: Option<&GroupKey>) -> bool {
+        match (&self.group, group) {
+            (Some(g), Some(k)) => g.key == *k,
+            (None, None) => pid == Some(self.pid),
+            _ => false,
+        }
+    }
 }
 
 impl State {
@@ -84,6 +120,8 @@ impl State {
             privileges: None,
             monitor_pid: None,
             selected: None,
+            selected_group: None,
+            expanded: HashSet::new(),
             cursor_hint: 0,
             mode: Mode::Tree,
             show_others: false,
@@ -117,15 +155,35 @@ impl State {
             return Vec::new();
         };
         let matches = |pid: i32| self.matches_filter(a, pid);
-        let mut out: Vec<Line<'_>> = tree::rows(a)
+        let open = |k: &GroupKey| self.expanded.contains(k);
+        let mut out: Vec<Line<'_>> = tree::items(a, &open)
             .into_iter()
-            .filter(|r| matches(r.pid))
-            .map(|r| Line {
-                pid: r.pid,
-                depth: r.depth,
-                edge: r.edge,
-                repeat: r.repeat,
-                in_tree: true,
+            .filter_map(|item| {
+                let (r, group, member_of) = match item {
+                    Item::Row(r) => (r, None, None),
+                    Item::Member(r, g) => (r, None, Some(g)),
+                    Item::Group(g) => {
+                        if !g.members.iter().any(|&p| matches(p)) {
+                            return None;
+                        }
+                        let r = tree::TreeRow {
+                            pid: g.members[0],
+                            depth: g.depth,
+                            edge: Some(g.edge),
+                            repeat: false,
+                        };
+                        (r, Some(g), None)
+                    }
+                };
+                (group.is_some() || matches(r.pid)).then_some(Line {
+                    pid: r.pid,
+                    depth: r.depth,
+                    edge: r.edge,
+                    repeat: r.repeat,
+                    in_tree: true,
+                    group,
+                    member_of,
+                })
             })
             .collect();
         if self.show_others {
@@ -145,6 +203,8 @@ impl State {
                 edge: None,
                 repeat: false,
                 in_tree: false,
+                group: None,
+                member_of: None,
             }));
         }
         out
@@ -179,8 +239,19 @@ impl State {
     }
 
     pub fn selected_index(&self, lines: &[Line<'_>]) -> Option<usize> {
-        let pid = self.selected?;
-        lines.iter().position(|l| l.pid == pid)
+        let group = self.selected_group.as_ref();
+        lines
+            .iter()
+            .position(|l| l.is_selected(self.selected, group))
+    }
+
+    /// Puts the cursor on a pid or a group.
+    pub fn set_cursor(&mut self, cursor: Option<Cursor>) {
+        (self.selected, self.selected_group) = match cursor {
+            Some(Cursor::Pid(p)) => (Some(p), None),
+            Some(Cursor::Group(k)) => (None, Some(k)),
+            None => (None, None),
+        };
     }
 
     /// Seconds since the data on screen was read, for the header.

@@ -4,9 +4,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::state::{Confirm, Mode, State};
+use super::state::{Confirm, Cursor, Line, Mode, State};
 use crate::analysis::Analysis;
 use crate::db::{Privileges, Signal, SignalOutcome};
+use crate::graph::EdgeKind;
 use crate::humanize::{first_line, plural};
 use crate::model::ActionRecord;
 
@@ -111,20 +112,31 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
 }
 
 /// Starts the cursor on the root blocker with the greatest impact (the first row), keeps
-/// it on its pid while that exists, and moves it to the nearest row when the pid is gone.
+/// it on its pid (or group) while that exists, moves it onto the group that a pid has
+/// joined, and to the nearest row when it is gone.
 fn ensure_selection(state: &mut State) {
     let lines = state.lines();
-    match state.selected_index(&lines) {
-        Some(i) => state.cursor_hint = i,
-        None if state.selected.is_none() => {
-            state.selected = lines.first().map(|l| l.pid);
-            state.cursor_hint = 0;
+    let (index, cursor) = match state.selected_index(&lines) {
+        Some(i) => (i, None),
+        None if state.selected.is_none() && state.selected_group.is_none() => {
+            (0, Some(lines.first().map(Line::cursor)))
         }
         None => {
-            let i = state.cursor_hint.min(lines.len().saturating_sub(1));
-            state.selected = lines.get(i).map(|l| l.pid);
-            state.cursor_hint = i;
+            let joined = state.selected.and_then(|pid| {
+                lines.iter().position(|l| {
+                    l.group
+                        .as_ref()
+                        .is_some_and(|g| !g.expanded && g.members.contains(&pid))
+                })
+            });
+            let i = joined.unwrap_or(state.cursor_hint.min(lines.len().saturating_sub(1)));
+            (i, Some(lines.get(i).map(Line::cursor)))
         }
+    };
+    drop(lines);
+    state.cursor_hint = index;
+    if let Some(c) = cursor {
+        state.set_cursor(c);
     }
 }
 
@@ -290,8 +302,17 @@ fn tree_key(state: &mut State, key: KeyEvent, _now: DateTime<Utc>) -> Vec<Effect
         KeyCode::PageUp => move_selection(state, -20),
         KeyCode::Home | KeyCode::Char('g') => move_selection(state, i32::MIN / 2),
         KeyCode::End | KeyCode::Char('G') => move_selection(state, i32::MAX / 2),
+        KeyCode::Enter | KeyCode::Right if state.selected_group.is_some() => {
+            open_group(state, true);
+        }
+        KeyCode::Left => {
+            open_group(state, false);
+        }
         KeyCode::Enter if state.selected_session().is_some() => {
             state.mode = Mode::Details { scroll: 0 };
+        }
+        KeyCode::Char('K') | KeyCode::Char('C') if state.selected_group.is_some() => {
+            state.status = group_signal_hint(state);
         }
         KeyCode::Char('K') => return ask_signal(state, Signal::Terminate),
         KeyCode::Char('C') => return ask_signal(state, Signal::Cancel),
@@ -326,8 +347,53 @@ fn move_selection(state: &mut State, delta: i32) {
     }
     let current = state.selected_index(&lines).unwrap_or(0) as i64;
     let next = (current + i64::from(delta)).clamp(0, lines.len() as i64 - 1) as usize;
-    state.selected = Some(lines[next].pid);
+    let cursor = lines[next].cursor();
+    drop(lines);
+    state.set_cursor(Some(cursor));
     state.cursor_hint = next;
+}
+
+/// Right (or Enter) opens the group under the cursor; left closes it, from its row or
+/// from any of its members, and leaves the cursor on the group row.
+fn open_group(state: &mut State, open: bool) -> bool {
+    let lines = state.lines();
+    let Some(line) = state.selected_index(&lines).map(|i| &lines[i]) else {
+        return false;
+    };
+    let group = match (open, &line.group, &line.member_of) {
+        (true, Some(g), _) => g.key.clone(),
+        (false, Some(g), _) | (false, None, Some(g)) if g.expanded => g.key.clone(),
+        _ => return false,
+    };
+    drop(lines);
+    if open {
+        state.expanded.insert(group);
+    } else {
+        state.expanded.remove(&group);
+        state.set_cursor(Some(Cursor::Group(group)));
+    }
+    ensure_selection(state);
+    true
+}
+
+/// K or C on a group row signals nobody: it says what would help instead.
+fn group_signal_hint(state: &State) -> Option<String> {
+    let key = state.selected_group.as_ref()?;
+    let a = state.shown()?;
+    let lines = state.lines();
+    let n = lines
+        .iter()
+        .find_map(|l| l.group.as_ref().filter(|g| g.key == *key))
+        .map_or(0, |g| g.members.len());
+    if key.kind == EdgeKind::QueuedAhead && a.is_migration(key.parent) {
+        return Some(format!(
+            "{n} sessions queue behind migration pid {}: cancelling the migration frees them all (select it, then C); Enter or → expands the group to signal one",
+            key.parent
+        ));
+    }
+    Some(format!(
+        "a group of {n} identical sessions: Enter or → expands it, then select the one to signal"
+    ))
 }
 
 /// Opens the confirmation, or says in the status line why signalling is not possible.
