@@ -129,21 +129,22 @@ fn short_state(state: Option<&str>) -> &str {
     }
 }
 
-fn who(app: Option<&str>, user: Option<&str>) -> String {
-    let who = match (app.filter(|x| !x.is_empty()), user) {
-        (Some(app), Some(u)) => format!("{app}/{u}"),
-        (Some(app), None) => app.to_string(),
-        (None, Some(u)) => u.to_string(),
-        (None, None) => "?".into(),
+/// "app/user", and the application alone for when the column is too narrow for both.
+fn who(app: Option<&str>, user: Option<&str>) -> (String, String) {
+    let (both, one) = match (app.filter(|x| !x.is_empty()), user) {
+        (Some(app), Some(u)) => (format!("{app}/{u}"), app.to_string()),
+        (Some(app), None) => (app.to_string(), app.to_string()),
+        (None, Some(u)) => (u.to_string(), u.to_string()),
+        (None, None) => ("?".into(), "?".into()),
     };
-    inert(&who).into_owned()
+    (inert(&both).into_owned(), inert(&one).into_owned())
 }
 
 /// A row's text before it is fitted to the columns.
 struct Cells {
     tree: String,
     edge: &'static str,
-    who: String,
+    who: (String, String),
     state: String,
     xact: String,
     query: String,
@@ -176,7 +177,7 @@ fn cells(state: &State, a: &Analysis, line: &Line<'_>) -> Cells {
         return Cells {
             tree: format!("{} (gone)", line.pid),
             edge: "",
-            who: String::new(),
+            who: (String::new(), String::new()),
             state: String::new(),
             xact: String::new(),
             query: String::new(),
@@ -298,7 +299,7 @@ impl Col {
         match self {
             Col::Pid => c.tree.clone(),
             Col::Edge => c.edge.to_string(),
-            Col::Who => c.who.clone(),
+            Col::Who => c.who.0.clone(),
             Col::State => c.state.clone(),
             Col::Xact => c.xact.clone(),
             Col::Query => c.query.clone(),
@@ -327,15 +328,24 @@ struct Fit {
 /// first the mode is abbreviated, then the application column gives way, then the
 /// columns of ages and state go; at the narrowest the relation outlasts the mode.
 fn fit(rows: &[Cells], total: usize) -> Fit {
-    for cols in [WIDE, MEDIUM] {
-        for level in [Level::Full, Level::Abbreviated] {
-            if let Some(f) = place(rows, total, cols, level, STATEMENT_WIDE) {
-                return f;
+    // Without the query-age column the lock cell may lose its verb too: the edge column
+    // still says which rows wait.
+    let wider: [(&'static [Col], &[Level]); 2] = [
+        (WIDE, &[Level::Full, Level::Abbreviated]),
+        (MEDIUM, &[Level::Full, Level::Abbreviated, Level::Terse]),
+    ];
+    for (cols, levels) in wider {
+        // The mode is shortened before the application column gives way.
+        for squeeze in [false, true] {
+            for &level in levels {
+                if let Some(f) = place(rows, total, cols, level, STATEMENT_WIDE, squeeze) {
+                    return f;
+                }
             }
         }
     }
     for level in [Level::Full, Level::Abbreviated, Level::Terse] {
-        if let Some(f) = place(rows, total, NARROW, level, STATEMENT_MIN) {
+        if let Some(f) = place(rows, total, NARROW, level, STATEMENT_MIN, false) {
             return f;
         }
     }
@@ -355,26 +365,34 @@ fn fit(rows: &[Cells], total: usize) -> Fit {
     }
 }
 
-/// The widths of `cols` if they leave the statement `statement` columns, with the
-/// application column given what the statement can spare above that.
+/// The widths of `cols` if they leave the statement `statement` columns. With `squeeze`
+/// the application column may shrink to [`WHO_MIN`]; it gets what the statement can spare.
 fn place(
     rows: &[Cells],
     total: usize,
     cols: &'static [Col],
     level: Level,
     statement: usize,
+    squeeze: bool,
 ) -> Option<Fit> {
     let available = total.saturating_sub(MARKER + cols.len() * SPACING);
     let mut widths: Vec<usize> = cols.iter().map(|c| c.width(rows, level)).collect();
     let squeezed: usize = cols
         .iter()
         .zip(&widths)
-        .map(|(c, &w)| if *c == Col::Who { w.min(WHO_MIN) } else { w })
+        .map(|(c, &w)| {
+            if *c == Col::Who && squeeze {
+                w.min(WHO_MIN)
+            } else {
+                w
+            }
+        })
         .sum();
     let spare = available.checked_sub(squeezed + statement)?;
     for (c, w) in cols.iter().zip(widths.iter_mut()) {
         if *c == Col::Who {
-            *w = (*w).min(WHO_MIN + spare);
+            let counted = if squeeze { (*w).min(WHO_MIN) } else { *w };
+            *w = (*w).min(counted + spare);
         }
     }
     Some(Fit {
@@ -388,7 +406,12 @@ fn row<'a>(c: &Cells, fit: &Fit) -> Row<'a> {
     let mut cells: Vec<Cell<'a>> = fit
         .cols
         .iter()
-        .map(|col| Cell::from(col.text(c, fit.level)))
+        .zip(&fit.widths)
+        .map(|(col, &w)| match col {
+            // A cut "analytics/post" says less than "analytics".
+            Col::Who if width(&c.who.0) > w => Cell::from(c.who.1.clone()),
+            _ => Cell::from(col.text(c, fit.level)),
+        })
         .collect();
     cells.push(Cell::from(c.statement.clone()));
     Row::new(cells).style(c.style)
