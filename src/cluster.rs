@@ -18,7 +18,7 @@ pub struct Cluster {
     settings: Vec<String>,
 }
 
-const HOW_TO_GET_ONE: &str = "install PostgreSQL server binaries (e.g. apt-get install postgresql), set PGLOCKS_PG_BINDIR to their bin directory, or set PGLOCKS_TEST_DSN to a server you own (docker compose up -d, see README)";
+const HOW_TO_GET_ONE: &str = "install PostgreSQL server binaries (e.g. apt-get install postgresql), set PGLOCKS_PG_BINDIR to their bin directory, or set PGLOCKS_TEST_DSN to a server you own (docker compose up -d, see docs/testing.md)";
 
 /// Where initdb and pg_ctl are: $PGLOCKS_PG_BINDIR, `pg_config --bindir`, PATH, then the
 /// newest /usr/lib/postgresql/*/bin.
