@@ -649,3 +649,99 @@ fn markdown_and_json_of_the_pile_up() {
         "the JSON keeps every session"
     );
 }
+
+/// The scene with 60 different reads: nothing to group, so the first incident's tail folds.
+fn scene_with_distinct_reads() -> State {
+    let mut snap = common::fixture::three_incidents();
+    for x in &mut snap.sessions {
+        if (10_000..10_060).contains(&x.pid) {
+            x.query = Some(format!("SELECT c{} FROM orders", x.pid).into());
+        }
+    }
+    let mut s = state();
+    update(&mut s, polled(snap), t0());
+    s
+}
+
+#[test]
+fn a_long_tail_folds_so_that_every_incident_has_a_row() {
+    let mut s = scene_with_distinct_reads();
+    let lines = s.lines();
+    assert_eq!(
+        lines.len(),
+        14,
+        "{:?}",
+        lines.iter().map(|l| l.pid).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        lines[6].tail,
+        Some(56),
+        "3020, 4711 and four reads, then the fold"
+    );
+    drop(lines);
+    let rows = screen_rows(&render(&s, 120, 40));
+    for pid in [
+        "3020 ROOT",
+        "3100 ROOT",
+        "3200 ROOT",
+        "4711 MIGRATION",
+        "4800 MIGRATION",
+    ] {
+        assert!(
+            rows.iter().any(|r| r.contains(pid)),
+            "{pid}\n{}",
+            rows.join("\n")
+        );
+    }
+    assert!(
+        rows.iter().any(|r| r.contains("… 56 more ▸")),
+        "{}",
+        rows.join("\n")
+    );
+    // K on the fold signals nobody; → opens it, ← on one of its rows folds it again.
+    for _ in 0..6 {
+        update(&mut s, key('j'), t0());
+    }
+    assert_eq!(s.selected_tail, Some(3020));
+    update(&mut s, key('K'), t0());
+    assert_eq!(s.mode, Mode::Tree);
+    assert!(
+        s.status.as_deref().unwrap().contains("folded"),
+        "{:?}",
+        s.status
+    );
+    update(&mut s, code(KeyCode::Right), t0());
+    assert_eq!(s.lines().len(), 69);
+    assert!(
+        s.selected.is_some(),
+        "the cursor is on the first row the fold hid"
+    );
+    update(&mut s, key('j'), t0());
+    update(&mut s, code(KeyCode::Left), t0());
+    assert_eq!(s.lines().len(), 14);
+    assert_eq!(s.selected_tail, Some(3020));
+    // The fold survives a poll.
+    update(&mut s, key('k'), t0());
+    let before = s.selected;
+    let mut snap = common::fixture::three_incidents();
+    for x in &mut snap.sessions {
+        if (10_000..10_060).contains(&x.pid) {
+            x.query = Some(format!("SELECT c{} FROM orders", x.pid).into());
+        }
+    }
+    update(&mut s, polled(snap), t0());
+    assert_eq!(s.selected, before);
+}
+
+#[test]
+fn one_incident_never_folds() {
+    let mut snap = common::fixture::three_incidents();
+    snap.sessions
+        .retain(|x| x.pid < 3100 || (10_000..10_060).contains(&x.pid));
+    for x in &mut snap.sessions {
+        x.query = Some(format!("SELECT c{} FROM orders", x.pid).into());
+    }
+    let mut s = state();
+    update(&mut s, polled(snap), t0());
+    assert!(s.lines().iter().all(|l| l.tail.is_none()));
+}

@@ -49,6 +49,10 @@ pub struct State {
     pub selected_group: Option<GroupKey>,
     /// Groups the user opened with Enter or the right arrow.
     pub expanded: HashSet<GroupKey>,
+    /// Set (and `selected` None) while the cursor is on the fold row of a root's tail.
+    pub selected_tail: Option<i32>,
+    /// Roots whose long tail the user opened.
+    pub open_tails: HashSet<i32>,
     /// Where the cursor was, so that when its pid disappears it lands on the nearest row.
     pub cursor_hint: usize,
     pub mode: Mode,
@@ -81,29 +85,39 @@ pub struct Line<'a> {
     pub group: Option<Rc<Group<'a>>>,
     /// Some on a member row of an expanded group: the group it belongs to.
     pub member_of: Option<Rc<Group<'a>>>,
+    /// Some on the row that stands for the folded tail of root `pid`: how many rows it hides.
+    pub tail: Option<usize>,
 }
+
+/// With more than one root, each root's subtree shows this many rows (plus its migrations
+/// and the rows above them) before the rest folds into one row, so that every incident gets
+/// a row before any incident's long tail takes the screen.
+pub const TAIL_AFTER: usize = 6;
 
 /// What the cursor is on, owned, so that it can be set after the lines are dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cursor {
     Pid(i32),
     Group(GroupKey),
+    /// The fold row of this root's tail.
+    Tail(i32),
 }
 
 impl Line<'_> {
     pub fn cursor(&self) -> Cursor {
-        match &self.group {
-            Some(g) => Cursor::Group(g.key.clone()),
-            None => Cursor::Pid(self.pid),
+        match (&self.group, self.tail) {
+            (Some(g), _) => Cursor::Group(g.key.clone()),
+            (None, Some(_)) => Cursor::Tail(self.pid),
+            (None, None) => Cursor::Pid(self.pid),
         }
     }
 
     /// Whether the cursor is on this line.
-    pub fn is_selected(&self, pid: Option<i32>, group: Option<&GroupKey>) -> bool {
-        match (&self.group, group) {
-            (Some(g), Some(k)) => g.key == *k,
-            (None, None) => pid == Some(self.pid),
-            _ => false,
+    fn is_selected(&self, state: &State) -> bool {
+        match (&self.group, self.tail) {
+            (Some(g), _) => state.selected_group.as_ref() == Some(&g.key),
+            (None, Some(_)) => state.selected_tail == Some(self.pid),
+            (None, None) => state.selected == Some(self.pid),
         }
     }
 }
@@ -122,6 +136,8 @@ impl State {
             selected: None,
             selected_group: None,
             expanded: HashSet::new(),
+            selected_tail: None,
+            open_tails: HashSet::new(),
             cursor_hint: 0,
             mode: Mode::Tree,
             show_others: false,
@@ -156,7 +172,7 @@ impl State {
         };
         let matches = |pid: i32| self.matches_filter(a, pid);
         let open = |k: &GroupKey| self.expanded.contains(k);
-        let mut out: Vec<Line<'_>> = tree::items(a, &open)
+        let tree_lines: Vec<Line<'_>> = tree::items(a, &open)
             .into_iter()
             .filter_map(|item| {
                 let (r, group, member_of) = match item {
@@ -183,9 +199,11 @@ impl State {
                     in_tree: true,
                     group,
                     member_of,
+                    tail: None,
                 })
             })
             .collect();
+        let mut out = self.fold_tails(a, tree_lines);
         if self.show_others {
             // Ages computed once, not twice per comparison of the sort.
             let mut others: Vec<(f64, i32)> = a
@@ -205,7 +223,65 @@ impl State {
                 in_tree: false,
                 group: None,
                 member_of: None,
+                tail: None,
             }));
+        }
+        out
+    }
+
+    /// With several roots, each root's rows past [`TAIL_AFTER`] fold into one row, except
+    /// migrations and the rows above them; a root the user opened keeps all its rows.
+    fn fold_tails<'a>(&self, a: &Analysis, lines: Vec<Line<'a>>) -> Vec<Line<'a>> {
+        let roots = lines.iter().filter(|l| l.depth == 0).count();
+        if roots < 2 {
+            return lines;
+        }
+        let mut out = Vec::with_capacity(lines.len());
+        let mut rest = lines.into_iter().peekable();
+        while let Some(root) = rest.next() {
+            let mut subtree = vec![root];
+            while let Some(l) = rest.next_if(|l| l.depth > 0) {
+                subtree.push(l);
+            }
+            let pid = subtree[0].pid;
+            // Opening a group inside it opens the tail too: the user asked for those rows.
+            let opened =
+                self.open_tails.contains(&pid) || subtree.iter().any(|l| l.member_of.is_some());
+            if subtree.len() <= TAIL_AFTER + 1 || opened {
+                out.extend(subtree);
+                continue;
+            }
+            // A migration deep in the tail keeps its row, and so do the rows above it.
+            let mut keep: Vec<bool> = (0..subtree.len()).map(|i| i < TAIL_AFTER).collect();
+            for i in (TAIL_AFTER..subtree.len()).rev() {
+                if a.is_migration(subtree[i].pid) && subtree[i].group.is_none() {
+                    let mut depth = subtree[i].depth;
+                    keep[i] = true;
+                    for j in (0..i).rev() {
+                        if subtree[j].depth < depth {
+                            keep[j] = true;
+                            depth = subtree[j].depth;
+                        }
+                    }
+                }
+            }
+            let hidden = keep.iter().filter(|k| !**k).count();
+            out.extend(
+                subtree
+                    .into_iter()
+                    .zip(keep)
+                    .filter_map(|(l, k)| k.then_some(l)),
+            );
+            out.push(Line {
+                pid,
+                depth: 1,
+                edge: None,
+                repeat: false,
+                in_tree: true,
+                group: None,
+                member_of: None,
+                tail: Some(hidden),
+            });
         }
         out
     }
@@ -239,18 +315,16 @@ impl State {
     }
 
     pub fn selected_index(&self, lines: &[Line<'_>]) -> Option<usize> {
-        let group = self.selected_group.as_ref();
-        lines
-            .iter()
-            .position(|l| l.is_selected(self.selected, group))
+        lines.iter().position(|l| l.is_selected(self))
     }
 
     /// Puts the cursor on a pid or a group.
     pub fn set_cursor(&mut self, cursor: Option<Cursor>) {
-        (self.selected, self.selected_group) = match cursor {
-            Some(Cursor::Pid(p)) => (Some(p), None),
-            Some(Cursor::Group(k)) => (None, Some(k)),
-            None => (None, None),
+        (self.selected, self.selected_group, self.selected_tail) = match cursor {
+            Some(Cursor::Pid(p)) => (Some(p), None, None),
+            Some(Cursor::Group(k)) => (None, Some(k), None),
+            Some(Cursor::Tail(root)) => (None, None, Some(root)),
+            None => (None, None, None),
         };
     }
 

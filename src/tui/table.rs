@@ -154,6 +154,23 @@ struct Cells {
     style: Style,
 }
 
+impl Cells {
+    fn empty() -> Cells {
+        Cells {
+            tree: String::new(),
+            edge: "",
+            who: (String::new(), String::new()),
+            state: String::new(),
+            xact: String::new(),
+            query: String::new(),
+            wait: String::new(),
+            lock: LockCell::default(),
+            statement: String::new(),
+            style: Style::default(),
+        }
+    }
+}
+
 fn edge_word(line: &Line<'_>) -> &'static str {
     match line.edge.map(|e| e.kind) {
         Some(EdgeKind::Holds) => "holds",
@@ -173,18 +190,18 @@ fn cells(state: &State, a: &Analysis, line: &Line<'_>) -> Cells {
     if let Some(g) = &line.group {
         return group_cells(a, line, g);
     }
+    if let Some(hidden) = line.tail {
+        return Cells {
+            tree: format!("{}… {hidden} more ▸", indent(line.depth)),
+            statement: "→ shows the rest of this incident".into(),
+            style: Style::default().add_modifier(Modifier::DIM),
+            ..Cells::empty()
+        };
+    }
     let Some(s) = a.session(line.pid) else {
         return Cells {
             tree: format!("{} (gone)", line.pid),
-            edge: "",
-            who: (String::new(), String::new()),
-            state: String::new(),
-            xact: String::new(),
-            query: String::new(),
-            wait: String::new(),
-            lock: LockCell::default(),
-            statement: String::new(),
-            style: Style::default(),
+            ..Cells::empty()
         };
     };
     // Members of an open group sit one level under its row.

@@ -118,7 +118,10 @@ fn ensure_selection(state: &mut State) {
     let lines = state.lines();
     let (index, cursor) = match state.selected_index(&lines) {
         Some(i) => (i, None),
-        None if state.selected.is_none() && state.selected_group.is_none() => {
+        None if state.selected.is_none()
+            && state.selected_group.is_none()
+            && state.selected_tail.is_none() =>
+        {
             (0, Some(lines.first().map(Line::cursor)))
         }
         None => {
@@ -305,14 +308,27 @@ fn tree_key(state: &mut State, key: KeyEvent, _now: DateTime<Utc>) -> Vec<Effect
         KeyCode::Enter | KeyCode::Right if state.selected_group.is_some() => {
             open_group(state, true);
         }
+        KeyCode::Enter | KeyCode::Right if state.selected_tail.is_some() => {
+            if let Some(root) = state.selected_tail {
+                state.open_tails.insert(root);
+                ensure_selection(state);
+            }
+        }
         KeyCode::Left => {
-            open_group(state, false);
+            // A group closes first; outside one, the root's opened tail folds again.
+            let closed_group = open_group(state, false);
+            if !closed_group {
+                close_tail(state);
+            }
         }
         KeyCode::Enter if state.selected_session().is_some() => {
             state.mode = Mode::Details { scroll: 0 };
         }
         KeyCode::Char('K') | KeyCode::Char('C') if state.selected_group.is_some() => {
             state.status = group_signal_hint(state);
+        }
+        KeyCode::Char('K') | KeyCode::Char('C') if state.selected_tail.is_some() => {
+            state.status = Some("this row stands for folded rows: Enter or → shows them".into());
         }
         KeyCode::Char('K') => return ask_signal(state, Signal::Terminate),
         KeyCode::Char('C') => return ask_signal(state, Signal::Cancel),
@@ -374,6 +390,23 @@ fn open_group(state: &mut State, open: bool) -> bool {
     }
     ensure_selection(state);
     true
+}
+
+/// Left on a row of a root's opened tail folds it again, with the cursor on the fold row.
+fn close_tail(state: &mut State) {
+    let lines = state.lines();
+    let Some(i) = state.selected_index(&lines) else {
+        return;
+    };
+    let Some(root) = lines[..=i].iter().rev().find(|l| l.depth == 0 && l.in_tree) else {
+        return;
+    };
+    let root = root.pid;
+    drop(lines);
+    if state.open_tails.remove(&root) {
+        state.set_cursor(Some(Cursor::Tail(root)));
+        ensure_selection(state);
+    }
 }
 
 /// K or C on a group row signals nobody: it says what would help instead.
