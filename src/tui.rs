@@ -1,6 +1,7 @@
 //! The live terminal UI: `state` (what is shown), `update` (keys and polls in, effects
 //! out), `view` (a pure draw), `terminal` (restore on every path) and `app` (the loop).
 pub mod app;
+mod groups;
 pub mod replay;
 pub mod ring;
 pub mod state;

@@ -4,10 +4,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::state::{Confirm, Cursor, Line, Mode, State};
+use super::groups::{close_tail, group_signal_hint, open_group};
+use super::state::{Confirm, Line, Mode, State};
 use crate::analysis::Analysis;
 use crate::db::{Privileges, Signal, SignalOutcome};
-use crate::graph::EdgeKind;
 use crate::humanize::{first_line, plural};
 use crate::model::ActionRecord;
 
@@ -114,7 +114,7 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
 /// Starts the cursor on the root blocker with the greatest impact (the first row), keeps
 /// it on its pid (or group) while that exists, moves it onto the group that a pid has
 /// joined, and to the nearest row when it is gone.
-fn ensure_selection(state: &mut State) {
+pub(super) fn ensure_selection(state: &mut State) {
     let lines = state.lines();
     let (index, cursor) = match state.selected_index(&lines) {
         Some(i) => (i, None),
@@ -367,66 +367,6 @@ fn move_selection(state: &mut State, delta: i32) {
     drop(lines);
     state.set_cursor(Some(cursor));
     state.cursor_hint = next;
-}
-
-/// Right (or Enter) opens the group under the cursor; left closes it, from its row or
-/// from any of its members, and leaves the cursor on the group row.
-fn open_group(state: &mut State, open: bool) -> bool {
-    let lines = state.lines();
-    let Some(line) = state.selected_index(&lines).map(|i| &lines[i]) else {
-        return false;
-    };
-    let group = match (open, &line.group, &line.member_of) {
-        (true, Some(g), _) => g.key.clone(),
-        (false, Some(g), _) | (false, None, Some(g)) if g.expanded => g.key.clone(),
-        _ => return false,
-    };
-    drop(lines);
-    if open {
-        state.expanded.insert(group);
-    } else {
-        state.expanded.remove(&group);
-        state.set_cursor(Some(Cursor::Group(group)));
-    }
-    ensure_selection(state);
-    true
-}
-
-/// Left on a row of a root's opened tail folds it again, with the cursor on the fold row.
-fn close_tail(state: &mut State) {
-    let lines = state.lines();
-    let Some(i) = state.selected_index(&lines) else {
-        return;
-    };
-    let Some(root) = lines[..=i].iter().rev().find(|l| l.depth == 0 && l.in_tree) else {
-        return;
-    };
-    let root = root.pid;
-    drop(lines);
-    if state.open_tails.remove(&root) {
-        state.set_cursor(Some(Cursor::Tail(root)));
-        ensure_selection(state);
-    }
-}
-
-/// K or C on a group row signals nobody: it says what would help instead.
-fn group_signal_hint(state: &State) -> Option<String> {
-    let key = state.selected_group.as_ref()?;
-    let a = state.shown()?;
-    let lines = state.lines();
-    let n = lines
-        .iter()
-        .find_map(|l| l.group.as_ref().filter(|g| g.key == *key))
-        .map_or(0, |g| g.members.len());
-    if key.kind == EdgeKind::QueuedAhead && a.is_migration(key.parent) {
-        return Some(format!(
-            "{n} sessions queue behind migration pid {}: cancelling the migration frees them all (select it, then C); Enter or → expands the group to signal one",
-            key.parent
-        ));
-    }
-    Some(format!(
-        "a group of {n} identical sessions: Enter or → expands it, then select the one to signal"
-    ))
 }
 
 /// Opens the confirmation, or says in the status line why signalling is not possible.
