@@ -34,6 +34,10 @@ pub struct Analysis {
     pub migrations: BTreeMap<i32, String>,
     pub findings: Vec<Finding>,
     index: HashMap<i32, usize>,
+    /// Each waiting session's statement without literals, made on first use: the tree
+    /// groups identical waiters on every frame, and lexing hundreds of statements per
+    /// frame was the cost of grouping.
+    shapes: std::sync::OnceLock<HashMap<i32, String>>,
 }
 
 pub fn analyze(snapshot: Snapshot, opts: &Options) -> Analysis {
@@ -51,6 +55,7 @@ pub fn analyze(snapshot: Snapshot, opts: &Options) -> Analysis {
         migrations,
         findings: Vec::new(),
         index,
+        shapes: std::sync::OnceLock::new(),
     };
     analysis.findings = diagnose::findings(&analysis, opts);
     analysis
@@ -59,6 +64,26 @@ pub fn analyze(snapshot: Snapshot, opts: &Options) -> Analysis {
 impl Analysis {
     pub fn session(&self, pid: i32) -> Option<&Session> {
         self.index.get(&pid).map(|&i| &self.snapshot.sessions[i])
+    }
+
+    /// The statement of a waiting session with its literals replaced by placeholders.
+    pub fn statement_shape(&self, pid: i32) -> Option<&str> {
+        self.shapes
+            .get_or_init(|| {
+                self.snapshot
+                    .sessions
+                    .iter()
+                    .filter(|s| self.graph.is_waiting(s.pid))
+                    .map(|s| {
+                        (
+                            s.pid,
+                            crate::redact::query(s.query.as_deref().unwrap_or("")),
+                        )
+                    })
+                    .collect()
+            })
+            .get(&pid)
+            .map(String::as_str)
     }
 
     pub fn is_migration(&self, pid: i32) -> bool {
@@ -212,4 +237,62 @@ impl Analysis {
         ));
         out
     }
+
+    /// A root's incident in a few words, for the line that lists incidents out of view:
+    /// "accounts (CREATE INDEX blocked, 20 queued)", "items (row lock chain)".
+    pub fn incident_label(&self, root: i32) -> String {
+        let downstream = self.graph.downstream(root);
+        let awaited = || {
+            downstream
+                .iter()
+                .filter_map(|&p| self.session(p).and_then(Session::awaited_lock))
+        };
+        if let Some(m) = self
+            .blocked_migrations()
+            .into_iter()
+            .find(|m| downstream.contains(m))
+        {
+            let s = self.session(m);
+            let on = s
+                .and_then(Session::awaited_lock)
+                .and_then(|l| l.relation_name.as_deref().map(table_name))
+                .unwrap_or_else(|| format!("pid {m}"));
+            let what = s
+                .and_then(|s| s.query.as_deref())
+                .map(statement_kind)
+                .unwrap_or_else(|| "migration".into());
+            return format!(
+                "{on} ({what} blocked, {} queued)",
+                self.graph.waiting_total(m)
+            );
+        }
+        let on = awaited()
+            .find_map(|l| l.relation_name.as_deref())
+            .map(table_name)
+            .unwrap_or_else(|| format!("pid {root}"));
+        if awaited().any(|l| matches!(l.locktype.as_ref(), "transactionid" | "tuple")) {
+            return format!("{on} (row lock chain)");
+        }
+        format!("{on} ({} waiting)", downstream.len())
+    }
+}
+
+/// "public.orders" reads as "orders": the schema is noise in a list of incidents.
+fn table_name(relation: &str) -> String {
+    relation
+        .strip_prefix("public.")
+        .unwrap_or(relation)
+        .to_string()
+}
+
+/// The statement's verb and object, as an engineer would name it: "ALTER TABLE",
+/// "CREATE INDEX" (UNIQUE and CONCURRENTLY are left out).
+fn statement_kind(query: &str) -> String {
+    first_line(query, 200)
+        .split_whitespace()
+        .map(str::to_ascii_uppercase)
+        .filter(|w| !matches!(w.as_str(), "UNIQUE" | "CONCURRENTLY"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

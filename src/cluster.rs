@@ -18,7 +18,7 @@ pub struct Cluster {
     settings: Vec<String>,
 }
 
-const HOW_TO_GET_ONE: &str = "apt-get install postgresql (or dnf install postgresql-server, brew install postgresql), or fetch them with scripts/pg-binaries.sh and set PGLOCKS_PG_BINDIR to their bin directory";
+const HOW_TO_GET_ONE: &str = "apt-get install postgresql (or dnf install postgresql-server, brew install postgresql), or fetch them with scripts/pg-binaries.sh and set PGLOCKS_PG_BINDIR to their bin directory; tests can use PGLOCKS_TEST_DSN instead (see docs/testing.md)";
 
 /// Where initdb and pg_ctl are: $PGLOCKS_PG_BINDIR, `pg_config --bindir`, PATH, then the
 /// newest /usr/lib/postgresql/*/bin.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::lockmode::modes_conflict;
 use crate::model::{Lock, Session, Snapshot, Text};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeKind {
     /// The blocker holds a granted lock that conflicts with the one wanted.

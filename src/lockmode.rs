@@ -41,6 +41,21 @@ impl LockMode {
         }
     }
 
+    /// The abbreviation a narrow table uses, defined once here and listed in the README:
+    /// Exclusive becomes Excl, Update becomes Upd, the Lock suffix goes.
+    pub fn abbreviation(self) -> &'static str {
+        match self {
+            LockMode::AccessShare => "AccessShare",
+            LockMode::RowShare => "RowShare",
+            LockMode::RowExclusive => "RowExcl",
+            LockMode::ShareUpdateExclusive => "ShareUpdExcl",
+            LockMode::Share => "Share",
+            LockMode::ShareRowExclusive => "ShareRowExcl",
+            LockMode::Exclusive => "Excl",
+            LockMode::AccessExclusive => "AccessExcl",
+        }
+    }
+
     pub fn conflicts_with(self, other: LockMode) -> bool {
         use LockMode::*;
         let set: &[LockMode] = match self {

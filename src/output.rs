@@ -1,6 +1,14 @@
-//! Writing evidence to disk: atomically, and never over an existing file.
+//! Writing evidence to disk: atomically, never over an existing file, and readable by
+//! its owner only.
+use std::fs::{File, OpenOptions, Permissions};
 use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+/// The mode of every file pglocks writes. Snapshots, recordings and reports hold
+/// statements with their literals (customer data, tokens) unless `--redact` was given,
+/// so nobody else on the host may read them.
+pub const PRIVATE: u32 = 0o600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -30,6 +38,21 @@ pub fn check_new(path: &Path) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// Creates `path` for writing, only if it does not exist yet (O_CREAT | O_EXCL), with mode
+/// 0600 whatever the umask. Every file pglocks writes is created here.
+pub fn create_private(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(PRIVATE)
+        .open(path)?;
+    // The umask can only take bits away from the mode above; a umask such as 0277 would
+    // leave a file its owner cannot write. Set it exactly, on the descriptor (no race on
+    // the path).
+    file.set_permissions(Permissions::from_mode(PRIVATE))?;
+    Ok(file)
+}
+
 /// Writes `contents` to a temporary file beside `path`, then links it into place only if
 /// `path` does not exist yet, so a reader never sees half a file and nothing is replaced.
 pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
@@ -44,7 +67,7 @@ pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".pglocks-")
-        .tempfile_in(&dir)
+        .make_in(&dir, create_private)
         .map_err(io)?;
     tmp.write_all(contents).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
@@ -61,6 +84,25 @@ pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = dir.path().join("snap.md");
+        write_new(&written, b"x").unwrap();
+        assert_eq!(mode(&written), 0o600);
+        let created = dir.path().join("rec.jsonl");
+        drop(create_private(&created).unwrap());
+        assert_eq!(mode(&created), 0o600);
+        assert_eq!(
+            create_private(&created).unwrap_err().kind(),
+            std::io::ErrorKind::AlreadyExists
+        );
+    }
 
     #[test]
     fn writes_once_and_refuses_to_overwrite() {

@@ -1,9 +1,11 @@
 //! The live terminal UI: `state` (what is shown), `update` (keys and polls in, effects
 //! out), `view` (a pure draw), `terminal` (restore on every path) and `app` (the loop).
 pub mod app;
+mod groups;
 pub mod replay;
 pub mod ring;
 pub mod state;
+mod table;
 pub mod terminal;
 pub mod update;
 pub mod view;

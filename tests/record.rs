@@ -338,6 +338,56 @@ fn pglocks(args: &[&str]) -> Command {
     cmd
 }
 
+/// Runs `cmd` under `umask`: the files pglocks writes must be 0600 whatever it is.
+fn with_umask(mut cmd: Command, umask: u32) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mask = nix::sys::stat::Mode::from_bits_truncate(umask);
+    // SAFETY: umask(2) is async-signal-safe and touches nothing but the child's mask.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::stat::umask(mask);
+            Ok(())
+        });
+    }
+    cmd
+}
+
+fn file_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn written_files_are_private_whatever_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    for umask in [0o000, 0o022, 0o277] {
+        let report = dir.path().join(format!("report-{umask:o}.md"));
+        let at = dir.path().join(format!("worst-{umask:o}.json"));
+        for args in [
+            vec!["report", SAMPLE, "-o", report.to_str().unwrap()],
+            vec![
+                "replay",
+                SAMPLE,
+                "--at",
+                "worst",
+                "--format",
+                "json",
+                "-o",
+                at.to_str().unwrap(),
+            ],
+        ] {
+            let run = output(with_umask(pglocks(&args), umask));
+            assert!(
+                run.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+        }
+        assert_eq!(file_mode(&report), 0o600, "report under umask {umask:o}");
+        assert_eq!(file_mode(&at), 0o600, "replay -o under umask {umask:o}");
+    }
+}
+
 fn output(mut cmd: Command) -> std::process::Output {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd.output().unwrap()
@@ -362,7 +412,8 @@ async fn record_command_runs_until_sigint_and_never_overwrites() {
         "--interval",
         "100ms",
     ];
-    let child = pglocks(&args)
+    // A permissive umask: the recording must still be readable by its owner only.
+    let child = with_umask(pglocks(&args), 0o000)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -397,6 +448,7 @@ async fn record_command_runs_until_sigint_and_never_overwrites() {
         Some(&b'\n'),
         "every line is complete after SIGINT"
     );
+    assert_eq!(file_mode(&path), 0o600, "the recording is private");
 
     let again = output(pglocks(&args));
     let err = String::from_utf8_lossy(&again.stderr);

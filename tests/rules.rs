@@ -163,17 +163,50 @@ fn markdown_reads_like_an_incident_note() {
 
 #[test]
 fn markdown_collapses_hundreds_of_siblings() {
+    // Different statements: no two are identical, so the tree says how many it leaves out.
     let mut snap = pileup();
     let template = snap.sessions[2].clone();
     for pid in 10_000..10_040 {
         let mut s = template.clone();
         s.pid = pid;
+        s.query = Some(format!("SELECT c{pid} FROM orders").into());
         snap.sessions.push(s);
     }
     let a = analyze(snap, &Options::default());
     let md = pglocks::report::markdown::render(&a, &[]);
     assert!(
         md.contains("- … and 28 more (the JSON lists them all)"),
+        "{md}"
+    );
+}
+
+#[test]
+fn markdown_groups_identical_waiters_and_keeps_their_pids() {
+    // The same statement with other literals: one line, every pid on it, nothing cut.
+    let mut snap = pileup();
+    let template = snap.sessions[2].clone();
+    for pid in 10_000..10_040 {
+        let mut s = template.clone();
+        s.pid = pid;
+        s.query = Some(format!("SELECT * FROM orders WHERE id = {pid}").into());
+        snap.sessions.push(s);
+    }
+    let a = analyze(snap, &Options::default());
+    let md = pglocks::report::markdown::render(&a, &[]);
+    let line = md
+        .lines()
+        .find(|l| l.contains("identical sessions"))
+        .unwrap_or_else(|| panic!("no group line\n{md}"));
+    assert!(line.contains("**× 40 identical sessions**"), "{line}");
+    assert!(
+        line.contains("`SELECT * FROM orders WHERE id = ?`"),
+        "{line}"
+    );
+    assert!(line.contains("10000") && line.contains("10039"), "{line}");
+    assert!(!md.contains("… and"), "{md}");
+    // 5001 and 5002 run `id = $1`: a different statement, so they keep their own rows.
+    assert!(
+        md.contains("**pid 5001**") && md.contains("**pid 5002**"),
         "{md}"
     );
 }

@@ -130,7 +130,7 @@ fn pki() -> Pki {
 
 /// A cluster that speaks TLS with `cert`/`key` and accepts TCP only over TLS. None, with a
 /// note, when PGLOCKS_TEST_DSN points at an outside server: these tests need their own
-/// server configuration, as the README's Tests section says.
+/// server configuration, as docs/testing.md says.
 async fn tls_cluster(test: &str, cert: Vec<u8>, key: Vec<u8>) -> Option<Cluster> {
     if std::env::var("PGLOCKS_TEST_DSN").is_ok_and(|d| !d.is_empty()) {
         eprintln!("{test}: skipped, it needs its own TLS cluster (PGLOCKS_TEST_DSN is set)");

@@ -429,3 +429,319 @@ fn signal_keys_say_why_they_are_unavailable() {
     update(&mut s, key('K'), t0());
     assert!(matches!(s.mode, Mode::Confirm(_)), "{:?}", s.status);
 }
+
+fn scene() -> State {
+    let mut s = state();
+    update(&mut s, polled(common::fixture::three_incidents()), t0());
+    s
+}
+
+/// The text of one screen row.
+fn screen_row(t: &Terminal<TestBackend>, y: u16) -> String {
+    let buf = t.backend().buffer();
+    (0..buf.area.width)
+        .map(|x| buf[(x, y)].symbol())
+        .collect::<String>()
+}
+
+fn screen_rows(t: &Terminal<TestBackend>) -> Vec<String> {
+    (0..t.backend().buffer().area.height)
+        .map(|y| screen_row(t, y))
+        .collect()
+}
+
+#[test]
+fn three_incidents_fit_the_first_screen_with_the_relation_whole() {
+    let s = scene();
+    for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+        let rows = screen_rows(&render(&s, w, h));
+        // Every root and both migrations have a row, and the migrations' relations are whole.
+        for pid in [
+            "3020 ROOT",
+            "3100 ROOT",
+            "3200 ROOT",
+            "4711 MIGRATION",
+            "4800 MIGRATION",
+        ] {
+            assert!(
+                rows.iter().any(|r| r.contains(pid)),
+                "{w}x{h}: no row for {pid}\n{}",
+                rows.join("\n")
+            );
+        }
+        let row_of = |pid: &str| rows.iter().find(|r| r.contains(pid)).unwrap().clone();
+        assert!(
+            row_of("4711 MIGRATION").contains("public.orders "),
+            "{w}x{h}"
+        );
+        assert!(
+            row_of("4800 MIGRATION").contains("public.accounts "),
+            "{w}x{h}"
+        );
+        // The 60 reads and the 20 writers are one row each.
+        assert!(rows.iter().any(|r| r.contains("× 60")), "{w}x{h}");
+        assert!(rows.iter().any(|r| r.contains("× 20")), "{w}x{h}");
+    }
+}
+
+#[test]
+fn view_three_incidents_80x24() {
+    insta::assert_snapshot!(render(&scene(), 80, 24).backend());
+}
+
+#[test]
+fn view_three_incidents_120x40() {
+    insta::assert_snapshot!(render(&scene(), 120, 40).backend());
+}
+
+#[test]
+fn view_three_incidents_200x60() {
+    insta::assert_snapshot!(render(&scene(), 200, 60).backend());
+}
+
+#[test]
+fn incidents_out_of_view_are_named_in_one_line() {
+    let mut s = scene();
+    // Open both queues: 80 more rows push the second and third incidents off screen.
+    update(&mut s, code(KeyCode::Down), t0());
+    update(&mut s, code(KeyCode::Down), t0());
+    update(&mut s, code(KeyCode::Right), t0());
+    let rows = screen_rows(&render(&s, 120, 40));
+    let summary = rows
+        .iter()
+        .find(|r| r.contains("more incidents below"))
+        .unwrap_or_else(|| panic!("no summary line\n{}", rows.join("\n")));
+    assert!(
+        summary.contains(
+            "2 more incidents below: accounts (CREATE INDEX blocked, 20 queued), items (row lock chain)"
+        ),
+        "{summary}"
+    );
+}
+
+fn group_key_at(s: &State) -> Option<pglocks::tree::GroupKey> {
+    s.selected_group.clone()
+}
+
+#[test]
+fn a_group_opens_closes_and_keeps_the_cursor_across_polls() {
+    let mut s = scene();
+    let pids: Vec<i32> = s.lines().iter().map(|l| l.pid).collect();
+    assert_eq!(
+        pids,
+        vec![
+            3020, 4711, 10_059, 3100, 4800, 11_019, 3200, 5201, 5202, 5203
+        ],
+        "group rows stand at their longest-waiting member"
+    );
+    update(&mut s, key('j'), t0());
+    update(&mut s, key('j'), t0());
+    let key60 = group_key_at(&s).expect("the cursor is on the group row");
+    assert_eq!(s.selected, None);
+    assert_eq!(key60.parent, 4711);
+    // A poll with the sessions in another order (and other literals) keeps the group.
+    let mut snap = common::fixture::three_incidents();
+    snap.sessions.reverse();
+    update(&mut s, polled(snap), t0());
+    assert_eq!(group_key_at(&s).as_ref(), Some(&key60));
+    // Enter opens it, and the cursor stays on its row; j walks into the members.
+    update(&mut s, code(KeyCode::Enter), t0());
+    assert_eq!(
+        s.mode,
+        Mode::Tree,
+        "Enter on a group opens it, not the details"
+    );
+    assert_eq!(s.lines().len(), 70);
+    assert_eq!(group_key_at(&s).as_ref(), Some(&key60));
+    update(&mut s, key('j'), t0());
+    assert_eq!(s.selected, Some(10_059));
+    // The open group survives a poll too.
+    update(&mut s, polled(common::fixture::three_incidents()), t0());
+    assert_eq!(s.lines().len(), 70);
+    assert_eq!(s.selected, Some(10_059));
+    // Left on a member closes its group and puts the cursor on the group row.
+    update(&mut s, code(KeyCode::Left), t0());
+    assert_eq!(s.lines().len(), 10);
+    assert_eq!(group_key_at(&s).as_ref(), Some(&key60));
+    // Right opens, left closes, from the group row.
+    update(&mut s, code(KeyCode::Right), t0());
+    assert_eq!(s.lines().len(), 70);
+    update(&mut s, code(KeyCode::Left), t0());
+    assert_eq!(s.lines().len(), 10);
+}
+
+#[test]
+fn signal_keys_on_a_group_signal_nobody_and_say_what_helps() {
+    let mut s = scene();
+    update(&mut s, key('j'), t0());
+    update(&mut s, key('j'), t0());
+    for k in ['K', 'C'] {
+        assert!(update(&mut s, key(k), t0()).is_empty());
+        assert_eq!(s.mode, Mode::Tree);
+        let status = s.status.clone().unwrap();
+        assert!(
+            status.contains("cancelling the migration frees them all")
+                && status.contains("pid 4711"),
+            "{status}"
+        );
+    }
+    // A group that does not queue behind a migration: expand to pick one.
+    let mut snap = common::fixture::three_incidents();
+    for x in &mut snap.sessions {
+        if x.pid >= 11_000 {
+            x.blocked_by = vec![3100];
+        }
+    }
+    let mut s = state();
+    update(&mut s, polled(snap), t0());
+    let at = s
+        .lines()
+        .iter()
+        .position(|l| l.group.as_ref().is_some_and(|g| g.key.parent == 3100))
+        .unwrap();
+    for _ in 0..at {
+        update(&mut s, key('j'), t0());
+    }
+    update(&mut s, key('K'), t0());
+    assert_eq!(s.mode, Mode::Tree);
+    assert!(
+        s.status.as_deref().unwrap().contains("expands it"),
+        "{:?}",
+        s.status
+    );
+}
+
+#[test]
+fn a_session_that_joins_a_group_takes_the_cursor_with_it() {
+    let mut s = scene();
+    let mut snap = common::fixture::three_incidents();
+    // Only three reads at first: no group, each has a row.
+    snap.sessions.retain(|x| !(10_003..10_060).contains(&x.pid));
+    update(&mut s, polled(snap), t0());
+    s.selected = Some(10_001);
+    s.selected_group = None;
+    update(&mut s, polled(common::fixture::three_incidents()), t0());
+    let key = group_key_at(&s).expect("the cursor followed 10001 into its group");
+    assert_eq!(key.parent, 4711);
+}
+
+#[test]
+fn markdown_and_json_of_the_pile_up() {
+    let s = scene();
+    let a = s.shown().unwrap();
+    let md = pglocks::report::markdown::render(a, &[]);
+    assert!(md.contains("**× 60 identical sessions**"), "{md}");
+    assert!(md.contains("**× 20 identical sessions**"), "{md}");
+    assert!(
+        md.contains("`SELECT * FROM orders WHERE id = ?`"),
+        "the statement without its literals\n{md}"
+    );
+    assert!(!md.contains("… and"), "nobody is cut from the tree\n{md}");
+    // Every member's pid is in the note.
+    for pid in 10_000..10_060 {
+        assert!(md.contains(&pid.to_string()), "{pid}");
+    }
+    let json = pglocks::report::json::render(a, &[]).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["sessions"].as_array().unwrap().len(),
+        a.snapshot.sessions.len(),
+        "the JSON keeps every session"
+    );
+}
+
+/// The scene with 60 different reads: nothing to group, so the first incident's tail folds.
+fn scene_with_distinct_reads() -> State {
+    let mut snap = common::fixture::three_incidents();
+    for x in &mut snap.sessions {
+        if (10_000..10_060).contains(&x.pid) {
+            x.query = Some(format!("SELECT c{} FROM orders", x.pid).into());
+        }
+    }
+    let mut s = state();
+    update(&mut s, polled(snap), t0());
+    s
+}
+
+#[test]
+fn a_long_tail_folds_so_that_every_incident_has_a_row() {
+    let mut s = scene_with_distinct_reads();
+    let lines = s.lines();
+    assert_eq!(
+        lines.len(),
+        14,
+        "{:?}",
+        lines.iter().map(|l| l.pid).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        lines[6].tail,
+        Some(56),
+        "3020, 4711 and four reads, then the fold"
+    );
+    drop(lines);
+    let rows = screen_rows(&render(&s, 120, 40));
+    for pid in [
+        "3020 ROOT",
+        "3100 ROOT",
+        "3200 ROOT",
+        "4711 MIGRATION",
+        "4800 MIGRATION",
+    ] {
+        assert!(
+            rows.iter().any(|r| r.contains(pid)),
+            "{pid}\n{}",
+            rows.join("\n")
+        );
+    }
+    assert!(
+        rows.iter().any(|r| r.contains("… 56 more ▸")),
+        "{}",
+        rows.join("\n")
+    );
+    // K on the fold signals nobody; → opens it, ← on one of its rows folds it again.
+    for _ in 0..6 {
+        update(&mut s, key('j'), t0());
+    }
+    assert_eq!(s.selected_tail, Some(3020));
+    update(&mut s, key('K'), t0());
+    assert_eq!(s.mode, Mode::Tree);
+    assert!(
+        s.status.as_deref().unwrap().contains("folded"),
+        "{:?}",
+        s.status
+    );
+    update(&mut s, code(KeyCode::Right), t0());
+    assert_eq!(s.lines().len(), 69);
+    assert!(
+        s.selected.is_some(),
+        "the cursor is on the first row the fold hid"
+    );
+    update(&mut s, key('j'), t0());
+    update(&mut s, code(KeyCode::Left), t0());
+    assert_eq!(s.lines().len(), 14);
+    assert_eq!(s.selected_tail, Some(3020));
+    // The fold survives a poll.
+    update(&mut s, key('k'), t0());
+    let before = s.selected;
+    let mut snap = common::fixture::three_incidents();
+    for x in &mut snap.sessions {
+        if (10_000..10_060).contains(&x.pid) {
+            x.query = Some(format!("SELECT c{} FROM orders", x.pid).into());
+        }
+    }
+    update(&mut s, polled(snap), t0());
+    assert_eq!(s.selected, before);
+}
+
+#[test]
+fn one_incident_never_folds() {
+    let mut snap = common::fixture::three_incidents();
+    snap.sessions
+        .retain(|x| x.pid < 3100 || (10_000..10_060).contains(&x.pid));
+    for x in &mut snap.sessions {
+        x.query = Some(format!("SELECT c{} FROM orders", x.pid).into());
+    }
+    let mut s = state();
+    update(&mut s, polled(snap), t0());
+    assert!(s.lines().iter().all(|l| l.tail.is_none()));
+}

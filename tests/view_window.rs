@@ -42,7 +42,8 @@ fn big_pileup(n: i32) -> Snapshot {
                 10_000 + i,
                 "checkout-api",
                 "active",
-                "SELECT * FROM orders",
+                // Distinct statements: identical waiters would be one group row.
+                &format!("SELECT c{i} FROM orders"),
                 200,
             ),
             &[4711],

@@ -5,7 +5,7 @@
 //! loses at most the line being written, and the reader skips such a torn last line.
 //! A FILE named `*.gz` is gzip-compressed, flushed to a byte boundary after every line so
 //! that everything up to the last complete line can be decompressed after a crash.
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -171,21 +171,17 @@ fn create_new(path: &Path) -> Result<File, WriteError> {
     if !dir.is_dir() {
         return Err(WriteError::NoDirectory(dir));
     }
-    // create_new is the atomic never-overwrite check: O_CREAT | O_EXCL.
-    OpenOptions::new()
-        .append(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|source| {
-            if source.kind() == std::io::ErrorKind::AlreadyExists {
-                WriteError::Exists(path.to_path_buf())
-            } else {
-                WriteError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                }
+    // The atomic never-overwrite check (O_CREAT | O_EXCL), mode 0600.
+    crate::output::create_private(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            WriteError::Exists(path.to_path_buf())
+        } else {
+            WriteError::Io {
+                path: path.to_path_buf(),
+                source,
             }
-        })
+        }
+    })
 }
 
 enum Output {

@@ -5,7 +5,7 @@ use crate::analysis::Analysis;
 use crate::graph::EdgeKind;
 use crate::humanize::{first_line, opt_age, plural};
 use crate::model::{ActionRecord, Session};
-use crate::tree::{self, TreeRow};
+use crate::tree::{self, Group, Item, TreeRow};
 
 /// Beyond this many siblings the tree says how many more; the JSON keeps them all.
 const MAX_SIBLINGS: usize = 15;
@@ -52,7 +52,8 @@ pub fn render(a: &Analysis, actions: &[ActionRecord]) -> String {
 
 pub(crate) fn wait_tree(out: &mut String, a: &Analysis) {
     let _ = writeln!(out, "## Wait tree\n");
-    let rows = tree::rows(a);
+    // Identical waiters are one line here as on screen; the JSON lists every session.
+    let rows = tree::items(a, &|_| false);
     if rows.is_empty() {
         let _ = writeln!(out, "Nobody is waiting on a lock.\n");
         return;
@@ -61,8 +62,11 @@ pub(crate) fn wait_tree(out: &mut String, a: &Analysis) {
     // hundreds collapses into one line.
     let mut groups: Vec<(usize, usize)> = Vec::new();
     let mut skip_below: Option<usize> = None;
-    for row in &rows {
-        let d = row.depth;
+    for item in &rows {
+        let (d, line) = match item {
+            Item::Row(r) | Item::Member(r, _) => (r.depth, tree_line(a, r)),
+            Item::Group(g) => (g.depth, group_line(a, g)),
+        };
         if skip_below.is_some_and(|s| d > s) {
             continue;
         }
@@ -76,7 +80,7 @@ pub(crate) fn wait_tree(out: &mut String, a: &Analysis) {
             skip_below = Some(d);
             continue;
         }
-        let _ = writeln!(out, "{}- {}", "  ".repeat(d), tree_line(a, row));
+        let _ = writeln!(out, "{}- {line}", "  ".repeat(d));
     }
     close_groups(out, &mut groups, 0);
     out.push('\n');
@@ -160,9 +164,40 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
     parts.join(" · ")
 }
 
+/// Identical waiters as one line, with their pids so that none is lost from the note.
+fn group_line(a: &Analysis, g: &Group<'_>) -> String {
+    let edge = match g.edge.kind {
+        EdgeKind::Holds => "waits on holder ⟶",
+        EdgeKind::QueuedAhead => "queued behind ⟶",
+    };
+    let mut parts = vec![format!(
+        "{edge} **× {} identical sessions**",
+        g.members.len()
+    )];
+    let app = (!g.key.application.is_empty()).then_some(g.key.application.as_str());
+    let user = (!g.key.user.is_empty()).then_some(g.key.user.as_str());
+    parts.push(who_of(app, user));
+    let waits = format!("waits {}", g.wait_span(a));
+    parts.push(format!(
+        "{waits} for {} on {}",
+        escape(&g.key.mode),
+        escape(&g.key.target)
+    ));
+    parts.push(format!(
+        "`{}`",
+        first_line(&g.key.statement, 80).replace('`', "'")
+    ));
+    let pids: Vec<String> = g.members.iter().map(i32::to_string).collect();
+    parts.push(format!("pids {}", pids.join(", ")));
+    parts.join(" · ")
+}
+
 fn who(s: &Session) -> String {
-    let app = s.application_name.as_deref().filter(|a| !a.is_empty());
-    match (app, s.user.as_deref()) {
+    who_of(s.application_name.as_deref(), s.user.as_deref())
+}
+
+fn who_of(app: Option<&str>, user: Option<&str>) -> String {
+    match (app.filter(|a| !a.is_empty()), user) {
         (Some(app), Some(u)) => format!("{} ({})", escape(app), escape(u)),
         (Some(app), None) => escape(app),
         (None, Some(u)) => escape(u),

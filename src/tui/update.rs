@@ -4,7 +4,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::state::{Confirm, Mode, State};
+use super::groups::{close_tail, group_signal_hint, open_group};
+use super::state::{Confirm, Line, Mode, State};
 use crate::analysis::Analysis;
 use crate::db::{Privileges, Signal, SignalOutcome};
 use crate::humanize::{first_line, plural};
@@ -111,20 +112,34 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
 }
 
 /// Starts the cursor on the root blocker with the greatest impact (the first row), keeps
-/// it on its pid while that exists, and moves it to the nearest row when the pid is gone.
-fn ensure_selection(state: &mut State) {
+/// it on its pid (or group) while that exists, moves it onto the group that a pid has
+/// joined, and to the nearest row when it is gone.
+pub(super) fn ensure_selection(state: &mut State) {
     let lines = state.lines();
-    match state.selected_index(&lines) {
-        Some(i) => state.cursor_hint = i,
-        None if state.selected.is_none() => {
-            state.selected = lines.first().map(|l| l.pid);
-            state.cursor_hint = 0;
+    let (index, cursor) = match state.selected_index(&lines) {
+        Some(i) => (i, None),
+        None if state.selected.is_none()
+            && state.selected_group.is_none()
+            && state.selected_tail.is_none() =>
+        {
+            (0, Some(lines.first().map(Line::cursor)))
         }
         None => {
-            let i = state.cursor_hint.min(lines.len().saturating_sub(1));
-            state.selected = lines.get(i).map(|l| l.pid);
-            state.cursor_hint = i;
+            let joined = state.selected.and_then(|pid| {
+                lines.iter().position(|l| {
+                    l.group
+                        .as_ref()
+                        .is_some_and(|g| !g.expanded && g.members.contains(&pid))
+                })
+            });
+            let i = joined.unwrap_or(state.cursor_hint.min(lines.len().saturating_sub(1)));
+            (i, Some(lines.get(i).map(Line::cursor)))
         }
+    };
+    drop(lines);
+    state.cursor_hint = index;
+    if let Some(c) = cursor {
+        state.set_cursor(c);
     }
 }
 
@@ -290,8 +305,30 @@ fn tree_key(state: &mut State, key: KeyEvent, _now: DateTime<Utc>) -> Vec<Effect
         KeyCode::PageUp => move_selection(state, -20),
         KeyCode::Home | KeyCode::Char('g') => move_selection(state, i32::MIN / 2),
         KeyCode::End | KeyCode::Char('G') => move_selection(state, i32::MAX / 2),
+        KeyCode::Enter | KeyCode::Right if state.selected_group.is_some() => {
+            open_group(state, true);
+        }
+        KeyCode::Enter | KeyCode::Right if state.selected_tail.is_some() => {
+            if let Some(root) = state.selected_tail {
+                state.open_tails.insert(root);
+                ensure_selection(state);
+            }
+        }
+        KeyCode::Left => {
+            // A group closes first; outside one, the root's opened tail folds again.
+            let closed_group = open_group(state, false);
+            if !closed_group {
+                close_tail(state);
+            }
+        }
         KeyCode::Enter if state.selected_session().is_some() => {
             state.mode = Mode::Details { scroll: 0 };
+        }
+        KeyCode::Char('K') | KeyCode::Char('C') if state.selected_group.is_some() => {
+            state.status = group_signal_hint(state);
+        }
+        KeyCode::Char('K') | KeyCode::Char('C') if state.selected_tail.is_some() => {
+            state.status = Some("this row stands for folded rows: Enter or → shows them".into());
         }
         KeyCode::Char('K') => return ask_signal(state, Signal::Terminate),
         KeyCode::Char('C') => return ask_signal(state, Signal::Cancel),
@@ -326,7 +363,9 @@ fn move_selection(state: &mut State, delta: i32) {
     }
     let current = state.selected_index(&lines).unwrap_or(0) as i64;
     let next = (current + i64::from(delta)).clamp(0, lines.len() as i64 - 1) as usize;
-    state.selected = Some(lines[next].pid);
+    let cursor = lines[next].cursor();
+    drop(lines);
+    state.set_cursor(Some(cursor));
     state.cursor_hint = next;
 }
 

@@ -4,12 +4,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line as TextLine, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::state::{Line, Mode, State};
+use super::state::{Mode, State};
+use super::table::{draw_table, tags};
 use crate::analysis::Analysis;
 use crate::graph::EdgeKind;
-use crate::humanize::{age, count, first_line, inert, opt_age, plural, truncate};
+use crate::humanize::{age, count, inert, opt_age, plural, truncate};
 use crate::model::Session;
 
 /// Below this the layout cannot say anything useful.
@@ -61,7 +62,7 @@ fn header_height(state: &State, width: u16, height: u16) -> u16 {
     (headline + facts).clamp(2, usize::from(height / 3).clamp(2, 6)) as u16
 }
 
-fn palette(state: &State, color: Color) -> Style {
+pub(super) fn palette(state: &State, color: Color) -> Style {
     if state.no_color {
         Style::default()
     } else {
@@ -132,202 +133,6 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<U
         top,
     );
     frame.render_widget(Paragraph::new(TextLine::from(second)), bottom);
-}
-
-fn tags(a: &Analysis, pid: i32) -> String {
-    let mut t = String::new();
-    if a.graph.is_root(pid) {
-        t.push_str(" ROOT");
-    }
-    if a.is_migration(pid) {
-        t.push_str(" MIGRATION");
-    }
-    if a.graph.in_cycle(pid) {
-        t.push_str(" CYCLE");
-    }
-    t
-}
-
-fn row_style(state: &State, a: &Analysis, s: &Session) -> Style {
-    if a.graph.is_root(s.pid) {
-        palette(state, Color::Red).add_modifier(Modifier::BOLD)
-    } else if a.is_migration(s.pid) {
-        palette(state, Color::Magenta).add_modifier(Modifier::BOLD)
-    } else if s.is_idle_in_transaction() {
-        palette(state, Color::Yellow)
-    } else if a.xact_age(s).is_some_and(|x| x >= state.long_xact_s) {
-        palette(state, Color::LightRed)
-    } else {
-        Style::default()
-    }
-}
-
-fn lock_cell(a: &Analysis, s: &Session) -> String {
-    if let Some(l) = s.awaited_lock() {
-        return format!("wants {} {}", short_mode(&l.mode), l.target_label());
-    }
-    if let Some(e) = a
-        .graph
-        .waiters_of(s.pid)
-        .find(|e| e.lock.mode_held.is_some())
-    {
-        return format!(
-            "holds {} {}",
-            short_mode(e.lock.mode_held.as_deref().unwrap_or("")),
-            e.lock.target.as_deref().unwrap_or("")
-        );
-    }
-    String::new()
-}
-
-/// "AccessExclusiveLock" is long; the table keeps the distinctive part.
-fn short_mode(mode: &str) -> &str {
-    mode.strip_suffix("Lock").unwrap_or(mode)
-}
-
-fn short_state(state: Option<&str>) -> &str {
-    match state {
-        Some("idle in transaction") => "idle in xact",
-        Some("idle in transaction (aborted)") => "idle aborted",
-        Some(s) => s,
-        None => "?",
-    }
-}
-
-/// Below this width the table keeps only pid, edge, wait and statement.
-const NARROW: u16 = 110;
-
-fn table_row<'a>(state: &State, a: &'a Analysis, line: &Line<'_>, narrow: bool) -> Row<'a> {
-    let Some(s) = a.session(line.pid) else {
-        return Row::new(vec![Cell::from(format!("{} (gone)", line.pid))]);
-    };
-    let indent = "  ".repeat(line.depth.saturating_sub(1));
-    let glyph = if line.depth > 0 { "└" } else { "" };
-    let tree = format!("{indent}{glyph}{}{}", line.pid, tags(a, line.pid));
-    let edge = match line.edge.map(|e| e.kind) {
-        Some(EdgeKind::Holds) => "holds",
-        Some(EdgeKind::QueuedAhead) => "queued",
-        None if !line.in_tree => "·",
-        None => "",
-    };
-    let who = match (
-        s.application_name.as_deref().filter(|x| !x.is_empty()),
-        s.user.as_deref(),
-    ) {
-        (Some(app), Some(u)) => format!("{app}/{u}"),
-        (Some(app), None) => app.to_string(),
-        (None, Some(u)) => u.to_string(),
-        (None, None) => "?".into(),
-    };
-    let who = inert(&who).into_owned();
-    let statement = if line.repeat {
-        "(shown above)".to_string()
-    } else {
-        first_line(s.query.as_deref().unwrap_or(""), 200)
-    };
-    if narrow {
-        return Row::new(vec![
-            Cell::from(tree),
-            Cell::from(edge),
-            Cell::from(opt_age(a.wait_age(s))),
-            Cell::from(statement),
-        ])
-        .style(row_style(state, a, s));
-    }
-    Row::new(vec![
-        Cell::from(tree),
-        Cell::from(edge),
-        Cell::from(who),
-        Cell::from(short_state(s.state.as_deref()).to_string()),
-        Cell::from(opt_age(a.xact_age(s))),
-        Cell::from(opt_age(a.query_age(s))),
-        Cell::from(opt_age(a.wait_age(s))),
-        Cell::from(lock_cell(a, s)),
-        Cell::from(statement),
-    ])
-    .style(row_style(state, a, s))
-}
-
-fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
-    let Some(a) = state.shown() else {
-        return;
-    };
-    let lines = state.lines();
-    let title = if state.show_others {
-        " wait tree + other sessions (o hides) "
-    } else {
-        " wait tree (o shows other sessions) "
-    };
-    let block = Block::default().borders(Borders::TOP).title(title);
-    if lines.is_empty() {
-        let msg = if state.filter.is_empty() {
-            "Nobody is waiting on a lock. Press o to list every session."
-        } else {
-            "No session matches the filter. / edits it, Esc clears it."
-        };
-        frame.render_widget(Paragraph::new(msg).block(block), area);
-        return;
-    }
-    let narrow = area.width < NARROW;
-    let selected = state.selected_index(&lines);
-    // Only rows near the selection can be on screen, and formatting every row of a large
-    // pile-up was most of a frame's cost. With a fresh TableState, ratatui scrolls just far
-    // enough to show the selected row, which leaves it on the bottom line once it is past
-    // the first screen; so the screenful ending at the selection draws the same picture.
-    let height = usize::from(area.height);
-    let first = (selected.unwrap_or(0) + 1).saturating_sub(height);
-    let rows: Vec<Row<'_>> = lines
-        .iter()
-        .skip(first)
-        .take(height)
-        .map(|l| table_row(state, a, l, narrow))
-        .collect();
-    let (widths, names): (Vec<Constraint>, &[&str]) = if narrow {
-        (
-            vec![
-                Constraint::Length(16),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Fill(1),
-            ],
-            &["pid", "edge", "wait", "statement"],
-        )
-    } else {
-        (
-            vec![
-                Constraint::Length(24),
-                Constraint::Length(6),
-                Constraint::Length(22),
-                Constraint::Length(12),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Length(34),
-                Constraint::Fill(1),
-            ],
-            &[
-                "pid",
-                "edge",
-                "app/user",
-                "state",
-                "xact",
-                "query",
-                "wait",
-                "lock",
-                "statement",
-            ],
-        )
-    };
-    let header =
-        Row::new(names.to_vec()).style(Style::default().add_modifier(Modifier::UNDERLINED));
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(block)
-        .column_spacing(1)
-        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
-        .highlight_symbol("▶");
-    let mut ts = TableState::default().with_selected(selected.map(|i| i - first));
-    frame.render_stateful_widget(table, area, &mut ts);
 }
 
 fn replay_status(state: &State) -> Span<'static> {
