@@ -127,6 +127,19 @@ impl Analysis {
         let mut parts = Vec::new();
         if let Some(app) = s.application_name.as_deref().filter(|a| !a.is_empty()) {
             parts.push(app.to_string());
+        } else if s.backend_type.as_deref() == Some("autovacuum worker") {
+            let wraparound = s
+                .query
+                .as_deref()
+                .is_some_and(|q| q.contains("(to prevent wraparound)"));
+            parts.push(
+                if wraparound {
+                    "autovacuum to prevent wraparound"
+                } else {
+                    "autovacuum"
+                }
+                .into(),
+            );
         } else if let Some(u) = s.user.as_deref() {
             parts.push(u.to_string());
         }

@@ -6,6 +6,7 @@ use crate::humanize::{first_line, opt_age, plural};
 use crate::migration::ddl_kind;
 use crate::model::Session;
 
+mod autovacuum;
 mod ddl_rules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -49,6 +50,7 @@ pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
     cycle_rules(a, &mut out);
     blocker_rules(a, opts, &mut out);
     index_rules(a, &mut out);
+    autovacuum::rules(a, &mut out);
     privilege_rules(a, &mut out);
     // Stable: rules already emit in a sensible order within each severity.
     out.sort_by_key(|f| f.severity);
@@ -163,7 +165,8 @@ fn blocker_rules(a: &Analysis, opts: &Options, out: &mut Vec<Finding>) {
             ));
             continue;
         }
-        if a.is_migration(pid) {
+        // Their own rule knows better than "terminate the long transaction".
+        if a.is_migration(pid) || autovacuum::is_autovacuum(s) {
             continue;
         }
         if s.is_idle_in_transaction() {

@@ -1,0 +1,169 @@
+//! The causes the classic runbook misses, each staged on a real server and read back
+//! through the poll, the rules, the reports and the screen.
+// The whole file is test code, helpers included (clippy.toml only exempts #[test] fns).
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{TestDb, codes};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pglocks::analysis::Analysis;
+use pglocks::db::Privileges;
+use pglocks::diagnose::Finding;
+use pglocks::report::{self, Format};
+use pglocks::stage::causes;
+use pglocks::tui::state::State;
+use pglocks::tui::update::{Msg, update};
+use pglocks::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn finding<'a>(a: &'a Analysis, code: &str) -> &'a Finding {
+    a.findings
+        .iter()
+        .find(|f| f.code == code)
+        .unwrap_or_else(|| panic!("no {code} among {:?}", codes(a)))
+}
+
+/// The screen with the details of `pid` open, as text.
+fn details_screen(a: Analysis, pid: i32) -> String {
+    let now = a.snapshot.taken_at;
+    let mut s = State::new("test".into(), false, PathBuf::from("."), 60.0);
+    update(
+        &mut s,
+        Msg::Connected {
+            target: "test".into(),
+            privileges: Privileges {
+                role: "postgres".into(),
+                is_superuser: true,
+                can_read_all_stats: true,
+                can_signal: true,
+            },
+            monitor_pid: 0,
+        },
+        now,
+    );
+    update(
+        &mut s,
+        Msg::Polled {
+            analysis: Box::new(a),
+            latency: Duration::from_millis(1),
+        },
+        now,
+    );
+    s.selected = Some(pid);
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        now,
+    );
+    let mut t = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    t.draw(|f| view::draw(f, &s, now)).unwrap();
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The same cause in every form a person or a script reads it.
+fn named_everywhere(a: &Analysis, code: &str, pid: i32) {
+    let json = report::render(Format::Json, a, &[]).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == code && f["pids"][0] == pid),
+        "{code} for pid {pid} missing from the JSON findings"
+    );
+    let md = report::render(Format::Markdown, a, &[]).unwrap();
+    assert!(
+        md.contains(&format!("`{code}`")),
+        "{code} missing from:\n{md}"
+    );
+    let screen = details_screen(a.clone(), pid);
+    assert!(
+        screen.contains(code),
+        "{code} missing from the details of {pid}:\n{screen}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anti_wraparound_autovacuum_holds_the_migration_past_deadlock_timeout() {
+    let db = TestDb::with_settings(causes::WRAPAROUND_SETTINGS).await;
+    assert!(
+        db.cluster().is_some(),
+        "this test needs autovacuum_naptime = 1, which only the throwaway cluster sets (unset PGLOCKS_TEST_DSN)"
+    );
+    let started = std::time::Instant::now();
+    let mut stage = db.stage().await;
+    let w = causes::wraparound(&mut stage, 20_000).await.unwrap();
+    eprintln!("wraparound staged in {:?}", started.elapsed());
+    // Past deadlock_timeout (1s): an ordinary autovacuum would have been cancelled by now.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let a = db.analyze().await;
+
+    assert_eq!(
+        a.snapshot
+            .sessions
+            .iter()
+            .find(|s| s.pid == w.migration)
+            .unwrap()
+            .blocked_by,
+        vec![w.worker]
+    );
+    let f = finding(&a, "autovacuum_wraparound_blocker");
+    assert_eq!(f.pids[0], w.worker);
+    assert!(f.pids.contains(&w.migration), "{:?}", f.pids);
+    assert!(f.title.contains("public.frozen"), "{}", f.title);
+    assert!(f.title.contains("the migration among them"), "{}", f.title);
+    assert!(
+        f.title.contains("autovacuum_freeze_max_age 100,000")
+            || f.title.contains("autovacuum_freeze_max_age 100k"),
+        "{}",
+        f.title
+    );
+    assert!(
+        f.advice.contains("futile") && f.advice.contains("Do not disable autovacuum"),
+        "{}",
+        f.advice
+    );
+    assert!(
+        f.advice.contains("from 16 a running worker picks that up")
+            == (a.snapshot.server.version_num >= 160_000),
+        "{}",
+        f.advice
+    );
+    assert!(!codes(&a).contains(&"autovacuum_not_yielding"));
+    assert!(!codes(&a).contains(&"long_transaction_blocker"));
+
+    let worker = a.session(w.worker).unwrap();
+    let p = worker
+        .progress
+        .as_ref()
+        .expect("the worker's vacuum progress");
+    assert!(p.command == "VACUUM" || p.command == "ANALYZE", "{p:?}");
+    assert_eq!(p.freeze_max_age, Some(100_000));
+    assert!(p.xid_age.unwrap() > 100_000, "{p:?}");
+    assert_eq!(p.deadlock_timeout_ms, Some(1000));
+    assert!(
+        f.advice.contains("Progress: VACUUM public.frozen") || p.command == "ANALYZE",
+        "{}",
+        f.advice
+    );
+
+    let headline = a.headline();
+    assert!(
+        headline.contains("autovacuum to prevent wraparound"),
+        "{headline}"
+    );
+    named_everywhere(&a, "autovacuum_wraparound_blocker", w.worker);
+}
