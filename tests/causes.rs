@@ -167,3 +167,95 @@ async fn an_anti_wraparound_autovacuum_holds_the_migration_past_deadlock_timeout
     );
     named_everywhere(&a, "autovacuum_wraparound_blocker", w.worker);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tools_advisory_lock_is_named_with_its_holder() {
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    let locks = causes::tool_locks(&mut stage, &db.dbname).await.unwrap();
+    let opts = pglocks::analysis::Options {
+        long_xact_s: 0.0,
+        ..Default::default()
+    };
+    // The idle holders' state_change must be in the past for an age to show.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let a = db.analyze_with(&opts).await;
+    for l in &locks {
+        let tool_findings: Vec<&Finding> = a
+            .findings
+            .iter()
+            .filter(|f| {
+                f.code == "migration_tool_lock"
+                    && f.title.contains(&format!("{}'s migration lock", l.tool))
+            })
+            .collect();
+        match l.waiter {
+            Some(w) => {
+                let f = tool_findings
+                    .iter()
+                    .find(|f| f.pids == vec![w, l.holder])
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{}: no finding for waiter {w} and holder {}: {:?}",
+                            l.tool, l.holder, a.findings
+                        )
+                    });
+                assert!(
+                    f.title.contains(&format!("held by pid {}", l.holder)),
+                    "{}",
+                    f.title
+                );
+                assert!(f.title.contains("idle for"), "{}", f.title);
+                assert!(f.title.contains("client seems gone"), "{}", f.title);
+                assert!(
+                    f.advice
+                        .contains(&format!("pg_terminate_backend({})", l.holder)),
+                    "{}",
+                    f.advice
+                );
+                named_everywhere(&a, "migration_tool_lock", w);
+            }
+            None => {
+                let f = tool_findings
+                    .iter()
+                    .find(|f| f.pids == vec![l.holder])
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{}: no finding for holder {}: {:?}",
+                            l.tool, l.holder, a.findings
+                        )
+                    });
+                let state = if l.tool == "Flyway" {
+                    "idle in transaction for"
+                } else {
+                    "idle for"
+                };
+                assert!(f.title.contains(state), "{}", f.title);
+            }
+        }
+    }
+    assert!(
+        !codes(&a).contains(&"advisory_lock_wait"),
+        "{:?}",
+        a.findings
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_advisory_key_is_shown_with_the_key() {
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    let h = stage.actor("worker").await.unwrap();
+    let holder = stage
+        .hold(h, "SELECT pg_advisory_lock(4242);")
+        .await
+        .unwrap();
+    let w = stage.actor("worker").await.unwrap();
+    let waiter = stage.block(w, "SELECT pg_advisory_lock(4242);");
+    stage.wait_for_lock_waits(&[waiter]).await.unwrap();
+    let a = db.analyze().await;
+    let f = finding(&a, "advisory_lock_wait");
+    assert_eq!(f.pids, vec![waiter, holder]);
+    assert!(f.title.contains("advisory lock 4242"), "{}", f.title);
+    assert!(!codes(&a).contains(&"migration_tool_lock"));
+}

@@ -58,3 +58,81 @@ pub async fn wraparound(stage: &mut Stage, rows: i64) -> Result<Wraparound> {
     stage.wait_for_lock_waits(&[migration]).await?;
     Ok(Wraparound { worker, migration })
 }
+
+/// A migration tool's advisory lock: a holder left idle (the previous deploy, whose client
+/// is gone) and, for the tools that wait for the lock rather than try it, the next deploy
+/// waiting on it.
+pub struct ToolLock {
+    pub tool: &'static str,
+    pub holder: i32,
+    pub waiter: Option<i32>,
+}
+
+/// Every tool pglocks knows, each taking its lock the way its source does, in `database`.
+pub async fn tool_locks(stage: &mut Stage, database: &str) -> Result<Vec<ToolLock>> {
+    use crate::diagnose::tool_lock::{PRISMA, SQITCH, flyway_key, golang_migrate_key, rails_key};
+    let tools: [(&'static str, &str, String, Option<String>); 5] = [
+        (
+            "Flyway",
+            "flyway",
+            // Flyway's default: a transaction-level try-lock, held by an open transaction.
+            format!(
+                "BEGIN; SELECT pg_try_advisory_xact_lock({});",
+                flyway_key("public", "flyway_schema_history")
+            ),
+            None,
+        ),
+        (
+            "Rails (Active Record)",
+            "rails",
+            format!("SELECT pg_try_advisory_lock({});", rails_key(database)),
+            None,
+        ),
+        (
+            "golang-migrate",
+            "migrate",
+            format!(
+                "SELECT pg_advisory_lock({});",
+                golang_migrate_key(database, "public", "schema_migrations")
+            ),
+            Some(format!(
+                "SELECT pg_advisory_lock({});",
+                golang_migrate_key(database, "public", "schema_migrations")
+            )),
+        ),
+        (
+            "Prisma Migrate",
+            "prisma-migrate",
+            format!("SELECT pg_advisory_lock({PRISMA});"),
+            Some(format!("SELECT pg_advisory_lock({PRISMA});")),
+        ),
+        (
+            "Sqitch",
+            "sqitch",
+            format!("SELECT pg_advisory_lock({SQITCH});"),
+            Some(format!("SELECT pg_advisory_lock({SQITCH});")),
+        ),
+    ];
+    let mut out = Vec::new();
+    let mut waiters = Vec::new();
+    for (tool, app, hold, wait) in tools {
+        let h = stage.actor(app).await?;
+        let holder = stage.hold(h, &hold).await?;
+        let waiter = match wait {
+            Some(sql) => {
+                let w = stage.actor(app).await?;
+                let pid = stage.block(w, &sql);
+                waiters.push(pid);
+                Some(pid)
+            }
+            None => None,
+        };
+        out.push(ToolLock {
+            tool,
+            holder,
+            waiter,
+        });
+    }
+    stage.wait_for_lock_waits(&waiters).await?;
+    Ok(out)
+}
