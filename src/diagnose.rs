@@ -8,6 +8,7 @@ use crate::model::Session;
 
 mod autovacuum;
 mod ddl_rules;
+mod snapshot_wait;
 pub mod tool_lock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -53,6 +54,7 @@ pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
     index_rules(a, &mut out);
     autovacuum::rules(a, &mut out);
     tool_lock::rules(a, opts.long_xact_s, &mut out);
+    snapshot_wait::rules(a, &mut out);
     privilege_rules(a, &mut out);
     // Stable: rules already emit in a sensible order within each severity.
     out.sort_by_key(|f| f.severity);

@@ -259,3 +259,44 @@ async fn an_unknown_advisory_key_is_shown_with_the_key() {
     assert!(f.title.contains("advisory lock 4242"), "{}", f.title);
     assert!(!codes(&a).contains(&"migration_tool_lock"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_build_waits_for_an_idle_transaction_that_never_touched_the_table() {
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    let w = causes::cic_snapshot(&mut stage).await.unwrap();
+    let a = db.analyze().await;
+    let f = finding(&a, "concurrent_build_waiting_for_snapshots");
+    assert_eq!(f.pids, vec![w.build, w.idle]);
+    assert!(f.title.contains("waiting for old snapshots"), "{}", f.title);
+    assert!(
+        f.title.contains(&format!(
+            "pid {} (nightly-report, idle in transaction",
+            w.idle
+        )),
+        "{}",
+        f.title
+    );
+    assert!(
+        f.advice.contains("need not touch the table"),
+        "{}",
+        f.advice
+    );
+    assert!(
+        f.advice
+            .contains(&format!("pg_terminate_backend({})", w.idle)),
+        "{}",
+        f.advice
+    );
+    let p = a.session(w.build).unwrap().progress.as_ref().unwrap();
+    assert_eq!(p.command, "CREATE INDEX CONCURRENTLY");
+    assert_eq!(p.current_locker_pid, Some(w.idle));
+    // The idle session holds no lock on the table at all.
+    let idle = a.session(w.idle).unwrap();
+    assert!(
+        idle.locks
+            .iter()
+            .all(|l| l.relation_name.as_deref() != Some("public.cic_orders"))
+    );
+    named_everywhere(&a, "concurrent_build_waiting_for_snapshots", w.build);
+}

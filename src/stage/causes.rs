@@ -136,3 +136,31 @@ pub async fn tool_locks(stage: &mut Stage, database: &str) -> Result<Vec<ToolLoc
     stage.wait_for_lock_waits(&waiters).await?;
     Ok(out)
 }
+
+pub struct SnapshotWait {
+    /// A repeatable-read transaction left idle after `SELECT 1`: it never touched the table.
+    pub idle: i32,
+    pub build: i32,
+}
+
+/// CREATE INDEX CONCURRENTLY on `cic_orders`, waiting for an idle transaction (in the same
+/// database) whose snapshot is older than its own.
+pub async fn cic_snapshot(stage: &mut Stage) -> Result<SnapshotWait> {
+    stage
+        .exec(
+            "CREATE TABLE cic_orders (id int, customer int);
+             INSERT INTO cic_orders SELECT g, g % 100 FROM generate_series(1, 10000) g;",
+        )
+        .await?;
+    let r = stage.actor("nightly-report").await?;
+    let idle = stage
+        .hold(r, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1;")
+        .await?;
+    let m = stage.actor("migrate").await?;
+    let build = stage.block(
+        m,
+        "CREATE INDEX CONCURRENTLY cic_orders_customer ON cic_orders (customer);",
+    );
+    stage.wait_for_lock_waits(&[build]).await?;
+    Ok(SnapshotWait { idle, build })
+}
