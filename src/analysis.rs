@@ -153,6 +153,10 @@ impl Analysis {
         {
             parts.push(format!("holds {mode}"));
         }
+        // How long the lock will last is what the engineer weighs against cancelling.
+        if let Some(p) = &s.progress {
+            parts.push(p.describe());
+        }
         format!("pid {pid} ({})", parts.join(", "))
     }
 
@@ -179,8 +183,12 @@ impl Analysis {
         }
         if let Some((&m, _)) = self.migrations.iter().next() {
             let s = self.session(m);
+            let progress = s
+                .and_then(|s| s.progress.as_ref())
+                .map(|p| format!(" {}.", p.describe()))
+                .unwrap_or_default();
             return format!(
-                "Migration pid {m} running for {}; nobody is waiting on locks.",
+                "Migration pid {m} running for {}; nobody is waiting on locks.{progress}",
                 opt_age(s.and_then(|s| self.query_age(s)))
             );
         }
@@ -223,6 +231,10 @@ impl Analysis {
             " {} queued behind the migration.",
             plural(queued, "session", "sessions")
         ));
+        // A build waiting for old snapshots still reports its phase; say where it stands.
+        if let Some(p) = &s.progress {
+            out.push_str(&format!(" {}.", p.describe()));
+        }
         out
     }
 }

@@ -300,3 +300,68 @@ async fn a_concurrent_build_waits_for_an_idle_transaction_that_never_touched_the
     );
     named_everywhere(&a, "concurrent_build_waiting_for_snapshots", w.build);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_index_build_shows_phase_progress_rate_and_eta() {
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    let r = causes::slow_index_build(&mut stage, 3000).await.unwrap();
+    let conn = db.monitor().await;
+    let mut tracker = pglocks::model::ProgressTracker::default();
+    let mut first = conn.poll(Some(&db.dbname)).await.unwrap();
+    tracker.update(&mut first);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let mut second = conn.poll(Some(&db.dbname)).await.unwrap();
+    tracker.update(&mut second);
+    let p0 = first
+        .sessions
+        .iter()
+        .find(|s| s.pid == r.build)
+        .unwrap()
+        .progress
+        .clone()
+        .unwrap();
+    let p1 = second
+        .sessions
+        .iter()
+        .find(|s| s.pid == r.build)
+        .unwrap()
+        .progress
+        .clone()
+        .unwrap();
+    assert_eq!(p1.command, "CREATE INDEX");
+    assert_eq!(p1.phase, "building index: scanning table");
+    assert_eq!(p1.relation.as_deref(), Some("public.big_orders"));
+    assert_eq!(p1.unit, "blocks");
+    assert!(p1.done > p0.done, "{p0:?} then {p1:?}");
+    assert!(p1.rate_per_s.unwrap() > 0.0 && p1.eta_s.is_some(), "{p1:?}");
+    let a = pglocks::analysis::analyze(second, &Default::default());
+    let headline = a.headline();
+    assert!(
+        headline.contains(&format!("Root blocker: pid {}", r.build))
+            && headline.contains("CREATE INDEX public.big_orders: building index: scanning table")
+            && headline.contains("ETA"),
+        "{headline}"
+    );
+    let json = report::render(Format::Json, &a, &[]).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let s = doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["pid"] == r.build)
+        .unwrap();
+    assert_eq!(s["progress"]["phase"], "building index: scanning table");
+    assert!(s["progress"]["eta_s"].is_number());
+    let md = report::render(Format::Markdown, &a, &[]).unwrap();
+    assert!(
+        md.contains("CREATE INDEX public.big\\_orders: building index: scanning table"),
+        "{md}"
+    );
+    let screen = details_screen(a, r.build);
+    assert!(
+        screen.contains("progress: CREATE INDEX public.big_orders"),
+        "{screen}"
+    );
+    assert!(r.writer > 0);
+}

@@ -164,3 +164,48 @@ pub async fn cic_snapshot(stage: &mut Stage) -> Result<SnapshotWait> {
     stage.wait_for_lock_waits(&[build]).await?;
     Ok(SnapshotWait { idle, build })
 }
+
+pub struct Rewrite {
+    pub build: i32,
+    pub writer: i32,
+}
+
+/// A CREATE INDEX (without CONCURRENTLY) slow enough to watch: its expression sleeps a
+/// little per row, so the table scan's block counter moves over seconds. An INSERT queues
+/// behind its ShareLock. `rows` of about 500 bytes each, 2 ms per row.
+pub async fn slow_index_build(stage: &mut Stage, rows: i64) -> Result<Rewrite> {
+    stage
+        .exec(&format!(
+            "CREATE TABLE big_orders (id int, pad text);
+             INSERT INTO big_orders SELECT g, repeat('x', 500) FROM generate_series(1, {rows}) g;
+             CREATE FUNCTION slow_id(int) RETURNS int IMMUTABLE LANGUAGE plpgsql
+               AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN $1; END $$;"
+        ))
+        .await?;
+    let m = stage.actor("migrate").await?;
+    let build = stage.block(
+        m,
+        "CREATE INDEX big_orders_slow ON big_orders (slow_id(id));",
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let row = stage
+            .monitor()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_progress_create_index WHERE pid = $1 AND blocks_done > 0",
+                &[&build],
+            )
+            .await?;
+        if row.get::<_, i64>(0) > 0 {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("staging: the index build never started scanning");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let w = stage.actor("checkout-api").await?;
+    let writer = stage.block(w, "INSERT INTO big_orders VALUES (0, 'new');");
+    stage.wait_for_lock_waits(&[writer]).await?;
+    Ok(Rewrite { build, writer })
+}
