@@ -140,6 +140,9 @@ pub struct SnapshotArgs {
     /// Write to this new file instead of stdout (never overwrites)
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    /// Also read Liquibase's and Knex's lock tables (the only user-table read; opt-in)
+    #[arg(long)]
+    pub check_tool_locks: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ use crate::model::Session;
 
 mod autovacuum;
 mod ddl_rules;
+pub mod lock_rows;
 mod snapshot_wait;
 pub mod tool_lock;
 

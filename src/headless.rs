@@ -34,7 +34,13 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     if args.analysis.redact {
         snapshot = crate::redact::snapshot(snapshot);
     }
-    let analysis = analyze(snapshot, &args.analysis.options());
+    let mut analysis = analyze(snapshot, &args.analysis.options());
+    if args.check_tool_locks {
+        let rows = conn.tool_lock_rows().await?;
+        analysis
+            .findings
+            .extend(crate::diagnose::lock_rows::stale_rows(&rows));
+    }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Markdown
     } else {

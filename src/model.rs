@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod lock_row;
 mod progress;
+pub use lock_row::ToolLockRow;
 pub use progress::{Progress, Tracker as ProgressTracker};
 
 /// Text read from pg_stat_activity and pg_locks. Most of it (states, wait events, lock

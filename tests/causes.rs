@@ -365,3 +365,92 @@ async fn a_running_index_build_shows_phase_progress_rate_and_eta() {
     );
     assert!(r.writer > 0);
 }
+
+/// The real binary, as a deploy pipeline or an engineer runs it.
+fn pglocks(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pglocks"))
+        .args(args)
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_liquibase_lock_row_is_reported_with_the_statement_that_clears_it() {
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    causes::stale_liquibase_row(&mut stage).await.unwrap();
+    let dsn = db.dsn();
+    let clear = "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL WHERE id = 1;";
+
+    // Opt-in for snapshot: without the flag the table is not read.
+    let plain = pglocks(&["snapshot", &dsn, "-f", "json"]);
+    assert!(
+        plain.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("stale_migration_lock_row"));
+    let out = pglocks(&["snapshot", &dsn, "-f", "json", "--check-tool-locks"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "stale_migration_lock_row")
+        .unwrap_or_else(|| panic!("{doc}"));
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.contains(
+            "Liquibase's lock row in public.databasechangeloglock is set by deploy-7f9c (10.1.2.3)"
+        ),
+        "{title}"
+    );
+    assert!(
+        title.contains("(2h00m ago)") || title.contains("(1h59m ago)"),
+        "{title}"
+    );
+    assert!(f["advice"].as_str().unwrap().contains(clear), "{f}");
+    let md = pglocks(&["snapshot", &dsn, "-f", "markdown", "--check-tool-locks"]);
+    assert!(String::from_utf8_lossy(&md.stdout).contains("`stale_migration_lock_row`"));
+
+    // Preflight closes the gate on it.
+    let pre = pglocks(&[
+        "preflight",
+        &dsn,
+        "-c",
+        "ALTER TABLE databasechangeloglock ADD COLUMN note text",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(
+        pre.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&pre.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&pre.stdout).unwrap();
+    assert!(
+        report["advice"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["code"] == "stale_migration_lock_row"
+                && a["message"].as_str().unwrap().contains(clear)),
+        "{report}"
+    );
+
+    // Never cleared by pglocks.
+    let locked: bool = stage
+        .monitor()
+        .query_one("SELECT locked FROM databasechangeloglock", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(locked);
+}

@@ -209,3 +209,13 @@ pub async fn slow_index_build(stage: &mut Stage, rows: i64) -> Result<Rewrite> {
     stage.wait_for_lock_waits(&[writer]).await?;
     Ok(Rewrite { build, writer })
 }
+
+/// Liquibase's lock row left set two hours ago by a deploy host that is gone.
+pub async fn stale_liquibase_row(stage: &mut Stage) -> Result<()> {
+    stage
+        .exec(
+            "CREATE TABLE databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
+             INSERT INTO databasechangeloglock VALUES (1, true, now() - interval '2 hours', 'deploy-7f9c (10.1.2.3)');",
+        )
+        .await
+}
