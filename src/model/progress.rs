@@ -66,13 +66,16 @@ impl Progress {
         }
         out.push_str(": ");
         out.push_str(&self.phase);
-        match (self.done, self.total.filter(|&t| t > 0)) {
+        // CREATE INDEX CONCURRENTLY's waiting phases keep the block counters of the phase
+        // before; only the older transactions it waits for mean anything then.
+        let waiting = self.phase.starts_with("waiting for");
+        match (self.done, self.total.filter(|&t| t > 0 && !waiting)) {
             (Some(d), Some(t)) => out.push_str(&format!(
                 " {d}/{t} {} ({:.0}%)",
                 self.unit,
                 self.fraction().unwrap_or(0.0) * 100.0
             )),
-            (Some(d), None) if d > 0 => out.push_str(&format!(" {d} {}", self.unit)),
+            (Some(d), None) if d > 0 && !waiting => out.push_str(&format!(" {d} {}", self.unit)),
             _ => {}
         }
         if let (Some(d), Some(t)) = (self.lockers_done, self.lockers_total)
@@ -80,10 +83,10 @@ impl Progress {
         {
             out.push_str(&format!(", waited for {d} of {t} older transactions"));
         }
-        if let Some(r) = self.rate_per_s {
+        if let Some(r) = self.rate_per_s.filter(|_| !waiting) {
             out.push_str(&format!(", {} {}/s", rate(r), self.unit));
         }
-        if let Some(eta) = self.eta_s {
+        if let Some(eta) = self.eta_s.filter(|_| !waiting) {
             out.push_str(&format!(", ETA {}", crate::humanize::age(eta)));
         }
         out
@@ -224,6 +227,25 @@ mod tests {
                 .contains("300/1000 blocks (30%), 100 blocks/s, ETA 7s"),
             "{}",
             progress(&b).describe()
+        );
+    }
+
+    #[test]
+    fn a_waiting_phase_shows_the_waits_not_stale_counters() {
+        let p = Progress {
+            command: "CREATE INDEX CONCURRENTLY".into(),
+            phase: "waiting for old snapshots".into(),
+            unit: "blocks".into(),
+            done: Some(44),
+            total: Some(45),
+            lockers_done: Some(0),
+            lockers_total: Some(1),
+            rate_per_s: Some(0.0),
+            ..Default::default()
+        };
+        assert_eq!(
+            p.describe(),
+            "CREATE INDEX CONCURRENTLY: waiting for old snapshots, waited for 0 of 1 older transactions"
         );
     }
 
