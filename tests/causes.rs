@@ -142,6 +142,12 @@ async fn an_anti_wraparound_autovacuum_holds_the_migration_past_deadlock_timeout
         "{}",
         f.advice
     );
+    assert_eq!(
+        f.advice.contains("pg_signal_autovacuum_worker"),
+        a.snapshot.server.version_num >= 180_000,
+        "{}",
+        f.advice
+    );
     assert!(!codes(&a).contains(&"autovacuum_not_yielding"));
     assert!(!codes(&a).contains(&"long_transaction_blocker"));
 
