@@ -460,3 +460,105 @@ async fn a_stale_liquibase_lock_row_is_reported_with_the_statement_that_clears_i
         .get(0);
     assert!(locked);
 }
+
+/// An autovacuum worker on public.orders that the flyway ALTER has waited on for `wait_s`.
+fn autovacuum_fixture(query: &str, wait_s: i64, version_num: i32) -> pglocks::model::Snapshot {
+    use common::fixture::{client, orders_lock, pileup, waiting};
+    let mut snap = pileup();
+    snap.server.version_num = version_num;
+    snap.server.version = format!("{}.2", version_num / 10000);
+    let mut worker = client(3100, "", "active", query, 40);
+    worker.user = None;
+    worker.application_name = None;
+    worker.client_addr = None;
+    worker.backend_type = Some("autovacuum worker".into());
+    worker
+        .locks
+        .push(orders_lock("ShareUpdateExclusiveLock", true));
+    worker.progress = Some(pglocks::model::Progress {
+        command: "VACUUM".into(),
+        phase: "scanning heap".into(),
+        relation: Some("public.orders".into()),
+        unit: "blocks".into(),
+        done: Some(6_250),
+        total: Some(25_000),
+        xid_age: Some(210_000_000),
+        freeze_max_age: Some(200_000_000),
+        deadlock_timeout_ms: Some(1000),
+        rate_per_s: Some(125.0),
+        eta_s: Some(150.0),
+        ..Default::default()
+    });
+    let migration = waiting(
+        client(
+            4711,
+            "flyway",
+            "active",
+            "ALTER TABLE orders ADD COLUMN region int",
+            wait_s,
+        ),
+        &[3100],
+        orders_lock("AccessExclusiveLock", false),
+        wait_s,
+    );
+    snap.sessions.retain(|s| s.pid != 3020 && s.pid != 4711);
+    snap.sessions.insert(0, worker);
+    snap.sessions.insert(1, migration);
+    snap
+}
+
+#[test]
+fn an_ordinary_autovacuum_is_odd_only_once_deadlock_timeout_has_passed() {
+    let opts = pglocks::analysis::Options::default();
+    let q = "autovacuum: VACUUM public.orders";
+    let early = pglocks::analysis::analyze(autovacuum_fixture(q, 2, 150018), &opts);
+    assert!(
+        !codes(&early).contains(&"autovacuum_not_yielding"),
+        "{:?}",
+        codes(&early)
+    );
+    let late = pglocks::analysis::analyze(autovacuum_fixture(q, 30, 150018), &opts);
+    let f = finding(&late, "autovacuum_not_yielding");
+    assert_eq!(f.pids, vec![3100]);
+    assert!(
+        f.title.contains("longer than deadlock_timeout (1s)"),
+        "{}",
+        f.title
+    );
+    assert!(!codes(&late).contains(&"autovacuum_wraparound_blocker"));
+    assert!(!codes(&late).contains(&"long_transaction_blocker"));
+}
+
+#[test]
+fn view_wraparound_details_on_18() {
+    let snap = autovacuum_fixture(
+        "autovacuum: VACUUM public.orders (to prevent wraparound)",
+        30,
+        180002,
+    );
+    let a = pglocks::analysis::analyze(snap, &Default::default());
+    let mut s = State::new(
+        "app@db.internal:5432/shop".into(),
+        false,
+        PathBuf::from("."),
+        60.0,
+    );
+    let now = a.snapshot.taken_at;
+    update(
+        &mut s,
+        Msg::Polled {
+            analysis: Box::new(a),
+            latency: Duration::from_millis(3),
+        },
+        now,
+    );
+    s.selected = Some(3100);
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        now,
+    );
+    let mut t = Terminal::new(TestBackend::new(120, 34)).unwrap();
+    t.draw(|f| view::draw(f, &s, now)).unwrap();
+    insta::assert_snapshot!(t.backend());
+}
