@@ -359,6 +359,17 @@ async fn a_running_index_build_shows_phase_progress_rate_and_eta() {
         .unwrap();
     assert_eq!(s["progress"]["phase"], "building index: scanning table");
     assert!(s["progress"]["eta_s"].is_number());
+    // A recording line is this document: replay reads the progress back.
+    let back: pglocks::report::json::SnapshotDoc = serde_json::from_str(&json).unwrap();
+    let replayed = back
+        .sessions
+        .iter()
+        .find(|d| d.session.pid == r.build)
+        .unwrap();
+    assert_eq!(
+        replayed.session.progress.as_ref(),
+        a.session(r.build).unwrap().progress.as_ref()
+    );
     let md = report::render(Format::Markdown, &a, &[]).unwrap();
     assert!(
         md.contains("CREATE INDEX public.big\\_orders: building index: scanning table"),
