@@ -573,3 +573,37 @@ fn view_wraparound_details_on_18() {
     t.draw(|f| view::draw(f, &s, now)).unwrap();
     insta::assert_snapshot!(t.backend());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vacuum_full_shows_its_phase_while_readers_queue_behind_it() {
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    let r = causes::vacuum_full(&mut stage, 4000).await.unwrap();
+    let a = db.analyze().await;
+    let p = a
+        .session(r.build)
+        .unwrap()
+        .progress
+        .clone()
+        .expect("VACUUM FULL progress");
+    assert_eq!(p.command, "VACUUM FULL");
+    assert_eq!(p.relation.as_deref(), Some("public.vf_orders"));
+    assert!(
+        [
+            "seq scanning heap",
+            "writing new heap",
+            "rebuilding index",
+            "sorting tuples"
+        ]
+        .contains(&p.phase.as_str()),
+        "{p:?}"
+    );
+    assert_eq!(a.session(r.writer).unwrap().blocked_by, vec![r.build]);
+    let headline = a.headline();
+    assert!(
+        headline.contains("VACUUM FULL public.vf_orders: "),
+        "{headline}"
+    );
+    let md = report::render(Format::Markdown, &a, &[]).unwrap();
+    assert!(md.contains("VACUUM FULL public.vf\\_orders: "), "{md}");
+}

@@ -219,3 +219,47 @@ pub async fn stale_liquibase_row(stage: &mut Stage) -> Result<()> {
         )
         .await
 }
+
+/// VACUUM FULL of `vf_orders`, slowed where it rebuilds the table's index: the index's
+/// expression sleeps for the time set in `pglocks.sleep`, which only the VACUUM's session
+/// sets, so the setup stays quick. A SELECT queues behind its AccessExclusiveLock.
+pub async fn vacuum_full(stage: &mut Stage, rows: i64) -> Result<Rewrite> {
+    stage
+        .exec(&format!(
+            "CREATE TABLE vf_orders (id int, pad text);
+             INSERT INTO vf_orders SELECT g, repeat('x', 200) FROM generate_series(1, {rows}) g;
+             CREATE FUNCTION pglocks_slow(int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+             BEGIN
+               PERFORM pg_sleep(coalesce(nullif(current_setting('pglocks.sleep', true), ''), '0')::float8);
+               RETURN $1;
+             END $$;
+             CREATE INDEX vf_orders_slow ON vf_orders (pglocks_slow(id));
+             DELETE FROM vf_orders WHERE id % 2 = 0;"
+        ))
+        .await?;
+    let m = stage.actor("migrate").await?;
+    // Apart: VACUUM refuses to run in the implicit transaction of a multi-statement string.
+    stage.run(&m, "SET pglocks.sleep = '0.002'").await?;
+    let build = stage.block(m, "VACUUM FULL vf_orders;");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let row = stage
+            .monitor()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_progress_cluster WHERE pid = $1",
+                &[&build],
+            )
+            .await?;
+        if row.get::<_, i64>(0) > 0 {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("staging: VACUUM FULL never started");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = stage.actor("checkout-api").await?;
+    let writer = stage.block(r, "SELECT count(*) FROM vf_orders;");
+    stage.wait_for_lock_waits(&[writer]).await?;
+    Ok(Rewrite { build, writer })
+}
