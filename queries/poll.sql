@@ -96,6 +96,25 @@ progress AS (
            CASE WHEN v.bytes_total > 0 THEN 'bytes' ELSE 'tuples' END,
            NULL, NULL, NULL
     FROM pg_stat_progress_copy v
+),
+-- Names and ages for the few running commands only: a lateral lookup by oid per progress
+-- row, rather than a hash of all of pg_class on every poll.
+progress_named AS MATERIALIZED (
+    SELECT p.*, rel.relation, rel.xid_age, rel.freeze_max_age,
+           CASE WHEN p.command IN ('VACUUM', 'ANALYZE') THEN current_setting('deadlock_timeout') END AS deadlock_timeout
+    FROM progress p
+    LEFT JOIN LATERAL (
+        SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS relation,
+               CASE WHEN p.command IN ('VACUUM', 'ANALYZE') AND c.relfrozenxid <> '0'::xid
+                    THEN age(c.relfrozenxid)::int8 END AS xid_age,
+               CASE WHEN p.command IN ('VACUUM', 'ANALYZE') THEN least(
+                   current_setting('autovacuum_freeze_max_age')::int8,
+                   (SELECT o.option_value::int8 FROM pg_options_to_table(c.reloptions) o
+                    WHERE o.option_name = 'autovacuum_freeze_max_age')) END AS freeze_max_age
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = p.relid AND p.datid = (SELECT oid FROM here)
+    ) rel ON true
 )
 -- Sessions first, then one row per lock (lock_locktype set) to be attached by pid. Rows
 -- rather than aggregates: grouping the locks cost the server a sort and an aggregate. The
@@ -115,22 +134,16 @@ FROM (
            a.backend_start, a.xact_start, a.query_start, a.state_change,
            coalesce(r.rolsuper, false) AS is_superuser, w.blocked_by,
            p.command AS progress_command, p.phase AS progress_phase,
-           CASE WHEN pc.oid IS NOT NULL THEN quote_ident(pn.nspname) || '.' || quote_ident(pc.relname) END AS progress_relation,
+           p.relation AS progress_relation,
            p.done::int8 AS progress_done, p.total::int8 AS progress_total, p.unit AS progress_unit,
            p.lockers_done::int8 AS progress_lockers_done, p.lockers_total::int8 AS progress_lockers_total,
            p.current_locker_pid::int8 AS progress_current_locker_pid,
-           CASE WHEN p.command IN ('VACUUM', 'ANALYZE') AND pc.relfrozenxid <> '0'::xid THEN age(pc.relfrozenxid)::int8 END AS progress_xid_age,
-           CASE WHEN p.command IN ('VACUUM', 'ANALYZE') THEN least(
-               current_setting('autovacuum_freeze_max_age')::int8,
-               (SELECT o.option_value::int8 FROM pg_options_to_table(pc.reloptions) o
-                WHERE o.option_name = 'autovacuum_freeze_max_age')) END AS progress_freeze_max_age,
-           CASE WHEN p.command IN ('VACUUM', 'ANALYZE') THEN current_setting('deadlock_timeout') END AS progress_deadlock_timeout
+           p.xid_age AS progress_xid_age, p.freeze_max_age AS progress_freeze_max_age,
+           p.deadlock_timeout AS progress_deadlock_timeout
     FROM act a
     LEFT JOIN waiting w ON w.pid = a.pid
     LEFT JOIN pg_roles r ON r.oid = a.usesysid
-    LEFT JOIN progress p ON p.pid = a.pid
-    LEFT JOIN pg_class pc ON pc.oid = p.relid AND p.datid = (SELECT oid FROM here)
-    LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+    LEFT JOIN progress_named p ON p.pid = a.pid
     -- A hidden row (no pg_read_all_stats) has backend_type NULL; one with a role is a
     -- client backend or a role's background worker, either way a session to show.
     WHERE (a.backend_type = 'client backend' OR w.pid IS NOT NULL

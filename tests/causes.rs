@@ -314,11 +314,27 @@ async fn a_running_index_build_shows_phase_progress_rate_and_eta() {
     let r = causes::slow_index_build(&mut stage, 3000).await.unwrap();
     let conn = db.monitor().await;
     let mut tracker = pglocks::model::ProgressTracker::default();
+    // Until two polls in a row see the counter move (PostgreSQL 17 was seen restarting it
+    // once early in the phase).
     let mut first = conn.poll(Some(&db.dbname)).await.unwrap();
     tracker.update(&mut first);
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let mut second = conn.poll(Some(&db.dbname)).await.unwrap();
-    tracker.update(&mut second);
+    let mut second = first.clone();
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        first = second;
+        second = conn.poll(Some(&db.dbname)).await.unwrap();
+        tracker.update(&mut second);
+        let done = |s: &pglocks::model::Snapshot| {
+            s.sessions
+                .iter()
+                .find(|s| s.pid == r.build)
+                .and_then(|s| s.progress.as_ref())
+                .and_then(|p| p.done)
+        };
+        if done(&second) > done(&first) {
+            break;
+        }
+    }
     let p0 = first
         .sessions
         .iter()

@@ -139,6 +139,11 @@ impl Tracker {
             if seen.samples.back().is_some_and(|&(t, _)| t >= at) {
                 seen.samples.pop_back();
             }
+            // A counter that goes back has restarted (PostgreSQL 17 was seen rescanning a
+            // table within one phase of CREATE INDEX): its old samples say nothing.
+            if seen.samples.back().is_some_and(|&(_, d)| done < d) {
+                seen.samples.clear();
+            }
             seen.samples.push_back((at, done));
             while seen.samples.len() > WINDOW {
                 seen.samples.pop_front();
@@ -214,6 +219,13 @@ mod tests {
         let mut c = snap(4, 7, "writing new heap", 10);
         t.update(&mut c);
         assert_eq!(progress(&c).rate_per_s, None, "a new phase starts over");
+        let mut back = snap(5, 7, "writing new heap", 5);
+        t.update(&mut back);
+        assert_eq!(
+            progress(&back).rate_per_s,
+            None,
+            "a counter going back starts over"
+        );
         let mut d = snap(5, 8, "writing new heap", 20);
         t.update(&mut d);
         assert_eq!(
