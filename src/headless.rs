@@ -36,7 +36,13 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     }
     let mut analysis = analyze(snapshot, &args.analysis.options());
     if args.check_tool_locks {
-        let rows = conn.tool_lock_rows().await?;
+        let mut rows = conn.tool_lock_rows().await?;
+        if args.analysis.redact {
+            // Liquibase's lockedby is "host (address)": the same secret as client_addr.
+            for r in &mut rows {
+                r.locked_by = r.locked_by.as_ref().map(|_| "(hidden)".into());
+            }
+        }
         analysis
             .findings
             .extend(crate::diagnose::lock_rows::stale_rows(&rows));

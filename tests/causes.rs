@@ -449,6 +449,19 @@ async fn a_stale_liquibase_lock_row_is_reported_with_the_statement_that_clears_i
         "{title}"
     );
     assert!(f["advice"].as_str().unwrap().contains(clear), "{f}");
+    let redacted = pglocks(&[
+        "snapshot",
+        &dsn,
+        "-f",
+        "json",
+        "--check-tool-locks",
+        "--redact",
+    ]);
+    let redacted = String::from_utf8_lossy(&redacted.stdout);
+    assert!(
+        redacted.contains("stale_migration_lock_row") && !redacted.contains("10.1.2.3"),
+        "{redacted}"
+    );
     let md = pglocks(&["snapshot", &dsn, "-f", "markdown", "--check-tool-locks"]);
     assert!(String::from_utf8_lossy(&md.stdout).contains("`stale_migration_lock_row`"));
 
