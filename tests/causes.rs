@@ -409,10 +409,10 @@ fn pglocks(args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stale_liquibase_lock_row_is_reported_with_the_statement_that_clears_it() {
+async fn stale_liquibase_and_knex_lock_rows_are_reported_with_the_statement_that_clears_them() {
     let db = TestDb::new().await;
     let mut stage = db.stage().await;
-    causes::stale_liquibase_row(&mut stage).await.unwrap();
+    causes::stale_lock_rows(&mut stage).await.unwrap();
     let dsn = db.dsn();
     let clear = "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL WHERE id = 1;";
 
@@ -435,7 +435,10 @@ async fn a_stale_liquibase_lock_row_is_reported_with_the_statement_that_clears_i
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["code"] == "stale_migration_lock_row")
+        .find(|f| {
+            f["code"] == "stale_migration_lock_row"
+                && f["title"].as_str().unwrap().starts_with("Liquibase")
+        })
         .unwrap_or_else(|| panic!("{doc}"));
     let title = f["title"].as_str().unwrap();
     assert!(
@@ -449,6 +452,29 @@ async fn a_stale_liquibase_lock_row_is_reported_with_the_statement_that_clears_i
         "{title}"
     );
     assert!(f["advice"].as_str().unwrap().contains(clear), "{f}");
+    let knex = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["code"] == "stale_migration_lock_row"
+                && f["title"].as_str().unwrap().starts_with("Knex")
+        })
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert!(
+        knex["title"]
+            .as_str()
+            .unwrap()
+            .contains("deploy.knex_migrations_lock is set (Knex records no time)"),
+        "{knex}"
+    );
+    assert!(
+        knex["advice"]
+            .as_str()
+            .unwrap()
+            .contains("UPDATE deploy.knex_migrations_lock SET is_locked = 0;"),
+        "{knex}"
+    );
     let redacted = pglocks(&[
         "snapshot",
         &dsn,

@@ -210,12 +210,16 @@ pub async fn slow_index_build(stage: &mut Stage, rows: i64) -> Result<Rewrite> {
     Ok(Rewrite { build, writer })
 }
 
-/// Liquibase's lock row left set two hours ago by a deploy host that is gone.
-pub async fn stale_liquibase_row(stage: &mut Stage) -> Result<()> {
+/// Liquibase's lock row left set two hours ago by a deploy host that is gone, and Knex's
+/// (in a schema of its own, as Knex's schemaName option puts it) left set too.
+pub async fn stale_lock_rows(stage: &mut Stage) -> Result<()> {
     stage
         .exec(
             "CREATE TABLE databasechangeloglock (id int PRIMARY KEY, locked boolean NOT NULL, lockgranted timestamp, lockedby varchar(255));
-             INSERT INTO databasechangeloglock VALUES (1, true, now() - interval '2 hours', 'deploy-7f9c (10.1.2.3)');",
+             INSERT INTO databasechangeloglock VALUES (1, true, now() - interval '2 hours', 'deploy-7f9c (10.1.2.3)');
+             CREATE SCHEMA deploy;
+             CREATE TABLE deploy.knex_migrations_lock (index serial PRIMARY KEY, is_locked integer);
+             INSERT INTO deploy.knex_migrations_lock (is_locked) VALUES (1);",
         )
         .await
 }
