@@ -21,6 +21,16 @@
 -- * Prepared transactions hold locks with pid NULL and are reported by pg_blocking_pids as
 --   pid 0; they become one pseudo-session 0, named from pg_prepared_xacts.
 -- * The monitor's own backend is left out everywhere.
+-- * Progress (pg_stat_progress_*) is joined to the listed sessions only. The views take no
+--   lock and read the same backend-status copy as pg_stat_activity; a row exists only while
+--   an index build, rewrite, vacuum, analyze or COPY runs, so there are a handful at most.
+--   For VACUUM and ANALYZE, age(relfrozenxid) and the applicable autovacuum_freeze_max_age
+--   come from pg_class (a catalog read, no lock on the table) to tell an anti-wraparound
+--   autovacuum's urgency. pg_stat_progress_copy exists from 14: on 13 the monitor cuts its
+--   branch out (db/poll.rs).
+-- * Advisory locks are read for every session, not only those in a wait: a migration tool
+--   that lost its client still holds its lock, and try-lock tools (Flyway, Rails) never
+--   show up as waiters. There are rarely more than a few.
 --
 -- $1: a database name to restrict the listing to, or NULL for every database. Waiters are
 --     taken from that database only; their blockers are shown wherever they are.
@@ -54,6 +64,57 @@ involved_all AS MATERIALIZED (
 ),
 here AS (
     SELECT oid FROM pg_database WHERE datname = current_database()
+),
+progress AS (
+    SELECT v.pid, v.datid, v.relid, 'VACUUM' AS command, v.phase,
+           CASE WHEN v.phase = 'vacuuming heap' THEN v.heap_blks_vacuumed ELSE v.heap_blks_scanned END AS done,
+           v.heap_blks_total AS total, 'blocks' AS unit,
+           NULL::int8 AS lockers_done, NULL::int8 AS lockers_total, NULL::int8 AS current_locker_pid
+    FROM pg_stat_progress_vacuum v
+    UNION ALL
+    SELECT v.pid, v.datid, v.relid, 'ANALYZE', v.phase, v.sample_blks_scanned, v.sample_blks_total,
+           'blocks', NULL, NULL, NULL
+    FROM pg_stat_progress_analyze v
+    UNION ALL
+    SELECT v.pid, v.datid, v.relid, v.command, v.phase,
+           CASE WHEN v.blocks_total > 0 THEN v.blocks_done ELSE v.tuples_done END,
+           CASE WHEN v.blocks_total > 0 THEN v.blocks_total ELSE v.tuples_total END,
+           CASE WHEN v.blocks_total > 0 THEN 'blocks' ELSE 'tuples' END,
+           v.lockers_done, v.lockers_total, v.current_locker_pid
+    FROM pg_stat_progress_create_index v
+    UNION ALL
+    SELECT v.pid, v.datid, v.relid, v.command, v.phase,
+           CASE WHEN v.heap_blks_total > 0 THEN v.heap_blks_scanned ELSE v.heap_tuples_written END,
+           CASE WHEN v.heap_blks_total > 0 THEN v.heap_blks_total END,
+           CASE WHEN v.heap_blks_total > 0 THEN 'blocks' ELSE 'tuples' END,
+           NULL, NULL, NULL
+    FROM pg_stat_progress_cluster v
+    UNION ALL
+    SELECT v.pid, v.datid, v.relid, 'COPY ' || v.command, v.type,
+           CASE WHEN v.bytes_total > 0 THEN v.bytes_processed ELSE v.tuples_processed END,
+           CASE WHEN v.bytes_total > 0 THEN v.bytes_total END,
+           CASE WHEN v.bytes_total > 0 THEN 'bytes' ELSE 'tuples' END,
+           NULL, NULL, NULL
+    FROM pg_stat_progress_copy v
+),
+-- Names and ages for the few running commands only: a lateral lookup by oid per progress
+-- row, rather than a hash of all of pg_class on every poll.
+progress_named AS MATERIALIZED (
+    SELECT p.*, rel.relation, rel.xid_age, rel.freeze_max_age,
+           CASE WHEN p.command IN ('VACUUM', 'ANALYZE') THEN current_setting('deadlock_timeout') END AS deadlock_timeout
+    FROM progress p
+    LEFT JOIN LATERAL (
+        SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS relation,
+               CASE WHEN p.command IN ('VACUUM', 'ANALYZE') AND c.relfrozenxid <> '0'::xid
+                    THEN age(c.relfrozenxid)::int8 END AS xid_age,
+               CASE WHEN p.command IN ('VACUUM', 'ANALYZE') THEN least(
+                   current_setting('autovacuum_freeze_max_age')::int8,
+                   (SELECT o.option_value::int8 FROM pg_options_to_table(c.reloptions) o
+                    WHERE o.option_name = 'autovacuum_freeze_max_age')) END AS freeze_max_age
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = p.relid AND p.datid = (SELECT oid FROM here)
+    ) rel ON true
 )
 -- Sessions first, then one row per lock (lock_locktype set) to be attached by pid. Rows
 -- rather than aggregates: grouping the locks cost the server a sort and an aggregate. The
@@ -71,10 +132,18 @@ FROM (
     SELECT a.pid, a.leader_pid, a.usename, a.datname, a.application_name, a.client_addr,
            a.backend_type, a.state, a.wait_event_type, a.wait_event, a.query,
            a.backend_start, a.xact_start, a.query_start, a.state_change,
-           coalesce(r.rolsuper, false) AS is_superuser, w.blocked_by
+           coalesce(r.rolsuper, false) AS is_superuser, w.blocked_by,
+           p.command AS progress_command, p.phase AS progress_phase,
+           p.relation AS progress_relation,
+           p.done::int8 AS progress_done, p.total::int8 AS progress_total, p.unit AS progress_unit,
+           p.lockers_done::int8 AS progress_lockers_done, p.lockers_total::int8 AS progress_lockers_total,
+           p.current_locker_pid::int8 AS progress_current_locker_pid,
+           p.xid_age AS progress_xid_age, p.freeze_max_age AS progress_freeze_max_age,
+           p.deadlock_timeout AS progress_deadlock_timeout
     FROM act a
     LEFT JOIN waiting w ON w.pid = a.pid
     LEFT JOIN pg_roles r ON r.oid = a.usesysid
+    LEFT JOIN progress_named p ON p.pid = a.pid
     -- A hidden row (no pg_read_all_stats) has backend_type NULL; one with a role is a
     -- client backend or a role's background worker, either way a session to show.
     WHERE (a.backend_type = 'client backend' OR w.pid IS NOT NULL
@@ -85,7 +154,8 @@ FROM (
     SELECT 0, NULL, string_agg(p.owner::text, ', '), min(p.database::text),
            string_agg(p.gid, ', '), NULL, 'prepared transaction', 'prepared', NULL, NULL,
            'PREPARE TRANSACTION ' || string_agg(quote_literal(p.gid), ', '),
-           min(p.prepared), min(p.prepared), NULL, min(p.prepared), false, NULL
+           min(p.prepared), min(p.prepared), NULL, min(p.prepared), false, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM pg_prepared_xacts p
     WHERE EXISTS (SELECT 1 FROM involved WHERE pid = 0)
     HAVING count(*) > 0
@@ -93,6 +163,7 @@ FROM (
 UNION ALL
 SELECT lr.pid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        lr.locktype, lr.mode, lr.granted, lr.database, lr.relation, lr.relation_name, lr.page,
        lr.tuple, lr.virtualxid, lr.transactionid, lr.classid, lr.objid, lr.objsubid,
        lr.waitstart, lr.reltuples, lr.relpages,
@@ -116,6 +187,7 @@ FROM (
     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_database d ON d.oid = l.database
     WHERE l.pid IN (SELECT pid FROM involved_all)
+       OR (l.locktype = 'advisory' AND l.pid IS NOT NULL)
        OR (l.pid IS NULL AND l.virtualtransaction LIKE '-1/%'
            AND EXISTS (SELECT 1 FROM involved WHERE pid = 0))
 ) lr

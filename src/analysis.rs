@@ -152,6 +152,19 @@ impl Analysis {
         let mut parts = Vec::new();
         if let Some(app) = s.application_name.as_deref().filter(|a| !a.is_empty()) {
             parts.push(app.to_string());
+        } else if s.backend_type.as_deref() == Some("autovacuum worker") {
+            let wraparound = s
+                .query
+                .as_deref()
+                .is_some_and(|q| q.contains("(to prevent wraparound)"));
+            parts.push(
+                if wraparound {
+                    "autovacuum to prevent wraparound"
+                } else {
+                    "autovacuum"
+                }
+                .into(),
+            );
         } else if let Some(u) = s.user.as_deref() {
             parts.push(u.to_string());
         }
@@ -164,6 +177,10 @@ impl Analysis {
             .find_map(|e| e.lock.mode_held.clone())
         {
             parts.push(format!("holds {mode}"));
+        }
+        // How long the lock will last is what the engineer weighs against cancelling.
+        if let Some(p) = &s.progress {
+            parts.push(p.describe());
         }
         format!("pid {pid} ({})", parts.join(", "))
     }
@@ -191,8 +208,12 @@ impl Analysis {
         }
         if let Some((&m, _)) = self.migrations.iter().next() {
             let s = self.session(m);
+            let progress = s
+                .and_then(|s| s.progress.as_ref())
+                .map(|p| format!(" {}.", p.describe()))
+                .unwrap_or_default();
             return format!(
-                "Migration pid {m} running for {}; nobody is waiting on locks.",
+                "Migration pid {m} running for {}; nobody is waiting on locks.{progress}",
                 opt_age(s.and_then(|s| self.query_age(s)))
             );
         }
@@ -235,6 +256,10 @@ impl Analysis {
             " {} queued behind the migration.",
             plural(queued, "session", "sessions")
         ));
+        // A build waiting for old snapshots still reports its phase; say where it stands.
+        if let Some(p) = &s.progress {
+            out.push_str(&format!(" {}.", p.describe()));
+        }
         out
     }
 

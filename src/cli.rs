@@ -140,6 +140,18 @@ pub struct SnapshotArgs {
     /// Write to this new file instead of stdout (never overwrites)
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    /// Also read Liquibase's and Knex's lock tables (the only user-table read; opt-in)
+    #[arg(long)]
+    pub check_tool_locks: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    Pileup,
+    Wraparound,
+    ToolLock,
+    CicSnapshot,
+    Rewrite,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +159,12 @@ pub struct DemoArgs {
     /// How many sessions queue behind the stalled migration
     #[arg(long, default_value_t = 25)]
     pub queued: usize,
+    /// What to stage: pileup (a migration behind a long query), wraparound (behind an
+    /// anti-wraparound autovacuum), tool-lock (migration tools' advisory locks), cic-snapshot
+    /// (CREATE INDEX CONCURRENTLY waiting for an old snapshot), rewrite (an index build
+    /// with progress, writes queued behind it)
+    #[arg(long, value_enum, default_value_t = Scenario::Pileup)]
+    pub scenario: Scenario,
     #[command(flatten)]
     pub tui: TuiArgs,
 }

@@ -7,6 +7,7 @@ mod poll;
 mod preflight;
 mod signal;
 pub mod tls;
+mod tool_rows;
 
 pub use connect::{Connection, Privileges, connect};
 pub use error::DbError;

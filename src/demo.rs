@@ -1,25 +1,52 @@
 //! `pglocks demo`: a throwaway cluster, a staged stalled migration, and the live view on it.
 use anyhow::{Context, Result};
 
-use crate::cli::{AnalysisArgs, DemoArgs};
+use crate::cli::{AnalysisArgs, DemoArgs, Scenario};
 use crate::cluster::Cluster;
 use crate::db::conninfo::{Overrides, ProcessEnv, resolve};
-use crate::stage::{Stage, migration_pileup};
+use crate::stage::{Stage, causes, migration_pileup};
 
 pub async fn run(args: &DemoArgs) -> Result<()> {
     // Checked before anything starts, so that a machine without a server gets one line.
     crate::cluster::find_bindir()?;
     eprintln!("pglocks demo: starting a throwaway PostgreSQL…");
-    let cluster = tokio::task::spawn_blocking(|| Cluster::start(&[]))
+    // The wraparound scenario needs the launcher to look every second; harmless otherwise.
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start(causes::WRAPAROUND_SETTINGS))
         .await
         .context("starting the demo cluster")??;
     let dsn = cluster.dsn("postgres");
-    eprintln!(
-        "pglocks demo: staging a migration stuck behind a long query, with {} sessions queued behind it…",
-        args.queued
-    );
     let mut stage = Stage::new(&dsn).await?;
-    migration_pileup(&mut stage, args.queued, true).await?;
+    match args.scenario {
+        Scenario::Pileup => {
+            eprintln!(
+                "pglocks demo: staging a migration stuck behind a long query, with {} sessions queued behind it…",
+                args.queued
+            );
+            migration_pileup(&mut stage, args.queued, true).await?;
+        }
+        Scenario::Wraparound => {
+            eprintln!(
+                "pglocks demo: staging an ALTER TABLE behind an autovacuum that runs to prevent wraparound (a few seconds)…"
+            );
+            causes::wraparound(&mut stage, 200_000).await?;
+        }
+        Scenario::ToolLock => {
+            eprintln!(
+                "pglocks demo: staging the advisory locks of Flyway, Rails, golang-migrate, Prisma and Sqitch…"
+            );
+            causes::tool_locks(&mut stage, "postgres").await?;
+        }
+        Scenario::CicSnapshot => {
+            eprintln!(
+                "pglocks demo: staging CREATE INDEX CONCURRENTLY waiting for an idle repeatable-read transaction…"
+            );
+            causes::cic_snapshot(&mut stage).await?;
+        }
+        Scenario::Rewrite => {
+            eprintln!("pglocks demo: staging a slow CREATE INDEX with writes queued behind it…");
+            causes::slow_index_build(&mut stage, 100_000).await?;
+        }
+    }
     eprintln!("pglocks demo: try `pglocks snapshot \"{dsn}\"` in another terminal while this runs");
     let params = resolve(Some(&dsn), &Overrides::default(), &ProcessEnv)?;
     let analysis = AnalysisArgs {

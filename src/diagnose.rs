@@ -6,7 +6,11 @@ use crate::humanize::{first_line, opt_age, plural};
 use crate::migration::ddl_kind;
 use crate::model::Session;
 
+mod autovacuum;
 mod ddl_rules;
+pub mod lock_rows;
+mod snapshot_wait;
+pub mod tool_lock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,6 +53,9 @@ pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
     cycle_rules(a, &mut out);
     blocker_rules(a, opts, &mut out);
     index_rules(a, &mut out);
+    autovacuum::rules(a, &mut out);
+    tool_lock::rules(a, opts.long_xact_s, &mut out);
+    snapshot_wait::rules(a, &mut out);
     privilege_rules(a, &mut out);
     // Stable: rules already emit in a sensible order within each severity.
     out.sort_by_key(|f| f.severity);
@@ -163,7 +170,8 @@ fn blocker_rules(a: &Analysis, opts: &Options, out: &mut Vec<Finding>) {
             ));
             continue;
         }
-        if a.is_migration(pid) {
+        // Their own rule knows better than "terminate the long transaction".
+        if a.is_migration(pid) || autovacuum::is_autovacuum(s) {
             continue;
         }
         if s.is_idle_in_transaction() {

@@ -34,7 +34,19 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     if args.analysis.redact {
         snapshot = crate::redact::snapshot(snapshot);
     }
-    let analysis = analyze(snapshot, &args.analysis.options());
+    let mut analysis = analyze(snapshot, &args.analysis.options());
+    if args.check_tool_locks {
+        let mut rows = conn.tool_lock_rows().await?;
+        if args.analysis.redact {
+            // Liquibase's lockedby is "host (address)": the same secret as client_addr.
+            for r in &mut rows {
+                r.locked_by = r.locked_by.as_ref().map(|_| "(hidden)".into());
+            }
+        }
+        analysis
+            .findings
+            .extend(crate::diagnose::lock_rows::stale_rows(&rows));
+    }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Markdown
     } else {

@@ -3,6 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod lock_row;
+mod progress;
+pub use lock_row::ToolLockRow;
+pub use progress::{Progress, Tracker as ProgressTracker};
+
 /// Text read from pg_stat_activity and pg_locks. Most of it (states, wait events, lock
 /// modes, user and database names) fits in 24 bytes, which CompactString keeps inline: a
 /// poll of 1,200 sessions then makes a few thousand allocations instead of fifteen
@@ -61,6 +66,9 @@ pub struct Session {
     /// Parallel workers folded into this session.
     #[serde(default)]
     pub parallel_workers: u32,
+    /// pg_stat_progress_* for a running index build, rewrite, vacuum, analyze or COPY.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -90,6 +90,7 @@ async fn run(
 ) {
     let mut conn: Option<Connection> = None;
     let mut failures: u32 = 0;
+    let mut progress = crate::model::ProgressTracker::default();
     loop {
         if conn.is_none() {
             match db::connect(&config.params, &ProcessEnv).await {
@@ -120,8 +121,9 @@ async fn run(
         if let Some(c) = &conn {
             let started = Instant::now();
             let event = match c.poll(config.database.as_deref()).await {
-                Ok(snapshot) => {
+                Ok(mut snapshot) => {
                     let latency = started.elapsed();
+                    progress.update(&mut snapshot);
                     let snapshot = if config.redact {
                         crate::redact::snapshot(snapshot)
                     } else {

@@ -45,6 +45,27 @@ fn read_input(args: &PreflightArgs) -> Result<(String, String)> {
     }
 }
 
+/// A Liquibase or Knex lock row left set makes the deploy wait forever: the gate closes,
+/// with the statement that clears it. The only user-table read pglocks makes.
+async fn tool_lock_rows(conn: &crate::db::Connection, report: &mut Report) -> Result<()> {
+    let rows = conn
+        .tool_lock_rows()
+        .await
+        .context("reading the Liquibase and Knex lock tables")?;
+    for f in crate::diagnose::lock_rows::stale_rows(&rows) {
+        report.reasons.push(f.title.clone());
+        report.advice.push(advice::Advice {
+            severity: "warning",
+            code: "stale_migration_lock_row",
+            statement: None,
+            message: format!("{} {}", f.title, f.advice),
+        });
+        report.verdict = "fail";
+        report.exit_code = 2;
+    }
+    Ok(())
+}
+
 /// Statements PostgreSQL cannot read fail the check before anything is asked of the server:
 /// each is named by its number, the line and column where the parser stopped, and the
 /// parser's message.
@@ -91,7 +112,7 @@ pub async fn run(args: &PreflightArgs) -> Result<()> {
         large_table: args.large_table,
         strict: args.strict,
     };
-    let report = evaluate::evaluate(
+    let mut report = evaluate::evaluate(
         statements,
         &facts,
         evaluate::Context {
@@ -101,6 +122,7 @@ pub async fn run(args: &PreflightArgs) -> Result<()> {
             settings: &settings,
         },
     );
+    tool_lock_rows(&conn, &mut report).await?;
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Markdown
     } else {

@@ -7,6 +7,8 @@ use anyhow::{Context, Result, bail};
 use tokio::task::JoinHandle;
 use tokio_postgres::{Client, NoTls};
 
+pub mod causes;
+
 pub struct Stage {
     dsn: String,
     monitor: Client,

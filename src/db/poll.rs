@@ -10,7 +10,7 @@ use tokio_postgres::types::{FromSql, Type};
 
 use super::DbError;
 use super::connect::{CLIENT_DEADLINE, Connection};
-use crate::model::{Lock, Session, Snapshot, Text, fold_parallel_workers};
+use crate::model::{Lock, Progress, Session, Snapshot, Text, fold_parallel_workers};
 
 impl Connection {
     /// `database` restricts the listing (not the graph) to one database's sessions.
@@ -69,13 +69,23 @@ impl Connection {
 const WAITSTART_PG13: &str = "(to_jsonb(l) ->> 'waitstart')::timestamptz";
 const WAITSTART: &str = "l.waitstart";
 
+/// pg_stat_progress_copy appeared in PostgreSQL 14; poll.sql's branch for it is cut on 13.
+const COPY_PROGRESS: &str = "    UNION ALL
+    SELECT v.pid, v.datid, v.relid, 'COPY ' || v.command, v.type,
+           CASE WHEN v.bytes_total > 0 THEN v.bytes_processed ELSE v.tuples_processed END,
+           CASE WHEN v.bytes_total > 0 THEN v.bytes_total END,
+           CASE WHEN v.bytes_total > 0 THEN 'bytes' ELSE 'tuples' END,
+           NULL, NULL, NULL
+    FROM pg_stat_progress_copy v
+";
+
 /// The poll statement for a server version (`server_version_num`).
 pub fn poll_statement(version_num: i32) -> Cow<'static, str> {
     let sql = include_str!("../../queries/poll.sql");
     if version_num >= 140_000 {
         Cow::Owned(sql.replace(WAITSTART_PG13, WAITSTART))
     } else {
-        Cow::Borrowed(sql)
+        Cow::Owned(sql.replace(COPY_PROGRESS, ""))
     }
 }
 
@@ -137,6 +147,18 @@ columns!(
     lock_waitstart,
     lock_reltuples,
     lock_relpages,
+    progress_command,
+    progress_phase,
+    progress_relation,
+    progress_done,
+    progress_total,
+    progress_unit,
+    progress_lockers_done,
+    progress_lockers_total,
+    progress_current_locker_pid,
+    progress_xid_age,
+    progress_freeze_max_age,
+    progress_deadlock_timeout,
     taken_at,
 );
 
@@ -185,7 +207,50 @@ fn decode(row: &Row, c: &Columns) -> Result<Session, tokio_postgres::Error> {
         blocked_by: blocked_by.unwrap_or_default(),
         locks: Vec::new(),
         parallel_workers: 0,
+        progress: progress(row, c)?,
     })
+}
+
+fn progress(row: &Row, c: &Columns) -> Result<Option<Progress>, tokio_postgres::Error> {
+    let Some(command) = text(row, c.progress_command)? else {
+        return Ok(None);
+    };
+    Ok(Some(Progress {
+        command,
+        phase: text(row, c.progress_phase)?.unwrap_or_default(),
+        relation: text(row, c.progress_relation)?,
+        unit: text(row, c.progress_unit)?.unwrap_or_default(),
+        done: row.try_get(c.progress_done)?,
+        total: row.try_get(c.progress_total)?,
+        lockers_done: row.try_get(c.progress_lockers_done)?,
+        lockers_total: row.try_get(c.progress_lockers_total)?,
+        current_locker_pid: row
+            .try_get::<_, Option<i64>>(c.progress_current_locker_pid)?
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|&p| p != 0),
+        xid_age: row.try_get(c.progress_xid_age)?,
+        freeze_max_age: row.try_get(c.progress_freeze_max_age)?,
+        deadlock_timeout_ms: text(row, c.progress_deadlock_timeout)?
+            .as_deref()
+            .and_then(setting_ms),
+        rate_per_s: None,
+        eta_s: None,
+    }))
+}
+
+/// A time setting as current_setting() prints it ("1s", "500ms", "2min"), in milliseconds.
+fn setting_ms(text: &str) -> Option<i64> {
+    let digits = text.trim_start_matches(|c: char| c.is_ascii_digit());
+    let n: i64 = text[..text.len() - digits.len()].parse().ok()?;
+    let scale = match digits {
+        "" | "ms" => 1,
+        "s" => 1_000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(scale)
 }
 
 /// A lock row of the poll (lock_locktype set), with the pid it belongs to.
@@ -270,7 +335,9 @@ fn widen(x: f32) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Sessions, WAITSTART, WAITSTART_PG13, poll_statement, widen};
+    use super::{
+        COPY_PROGRESS, Sessions, WAITSTART, WAITSTART_PG13, poll_statement, setting_ms, widen,
+    };
     use crate::model::{Lock, Session};
 
     fn lock(mode: &str) -> Lock {
@@ -315,9 +382,27 @@ mod tests {
             1,
             "poll.sql must read waitstart once, as {WAITSTART_PG13}"
         );
-        assert_eq!(poll_statement(130_013), sql);
+        let old = poll_statement(130_013);
+        assert!(old.contains(WAITSTART_PG13));
         let new = poll_statement(140_000);
         assert!(!new.contains(WAITSTART_PG13) && new.contains(WAITSTART));
+    }
+
+    #[test]
+    fn copy_progress_is_read_from_14_only() {
+        let sql = include_str!("../../queries/poll.sql");
+        assert_eq!(sql.matches(COPY_PROGRESS).count(), 1);
+        assert!(!poll_statement(130_013).contains("FROM pg_stat_progress_copy"));
+        assert!(poll_statement(140_000).contains(COPY_PROGRESS));
+    }
+
+    #[test]
+    fn time_settings_read_as_milliseconds() {
+        assert_eq!(setting_ms("1s"), Some(1_000));
+        assert_eq!(setting_ms("500ms"), Some(500));
+        assert_eq!(setting_ms("2min"), Some(120_000));
+        assert_eq!(setting_ms("1h"), Some(3_600_000));
+        assert_eq!(setting_ms("fast"), None);
     }
 
     #[test]

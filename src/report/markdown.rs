@@ -152,6 +152,9 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
     {
         parts.push(format!("holds {}", escape(mode)));
     }
+    if let Some(p) = &s.progress {
+        parts.push(escape(&p.describe()));
+    }
     let behind = a.graph.waiting_total(row.pid);
     if behind > 0 {
         parts.push(format!("{behind} waiting on it"));

@@ -301,6 +301,9 @@ fn details_text(state: &State, a: &Analysis, s: &Session) -> Vec<TextLine<'stati
     if let Some(reason) = a.migrations.get(&s.pid) {
         push("migration", reason.clone());
     }
+    if let Some(p) = &s.progress {
+        push("progress", p.describe());
+    }
     // The runbook's word on this session: findings that are about it (it comes first).
     for f in a.findings.iter().filter(|f| f.pids.first() == Some(&s.pid)) {
         push(&f.code, format!("{} → {}", f.title, f.advice));

@@ -197,6 +197,7 @@ fn session() -> impl Strategy<Value = Session> {
                 blocked_by,
                 locks,
                 parallel_workers: b.take(3) as u32,
+                progress: None,
             }
         })
 }
