@@ -278,6 +278,7 @@ pub fn three_incidents() -> Snapshot {
             version: "15.18".into(),
             version_num: 150018,
             max_connections: 200,
+            query_size: None,
         },
         sessions,
     }
