@@ -34,6 +34,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The guard's exit code is the command's, or its own documented codes.
+    if let Some(Command::Guard(args)) = &cli.command {
+        return runtime.block_on(pglocks::guard::main(args));
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         // The preflight's report is out; 2 tells a deploy pipeline "not now".
@@ -57,6 +61,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Report(args)) => pglocks::record::replay::report(&args),
         Some(Command::Replay(args)) => pglocks::record::replay::replay(&args).await,
         Some(Command::Preflight(args)) => pglocks::preflight::run(&args).await,
+        // Run by main() itself, which passes its exit code on.
+        Some(Command::Guard(_)) => Ok(()),
         None => pglocks::tui::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }
 }

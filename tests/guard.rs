@@ -1,0 +1,327 @@
+//! `pglocks guard` end to end: the real binary runs a real migration command (psql)
+//! against a real server while staged sessions block it and pile up behind it.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use pglocks::db::conninfo::{self, Host, Overrides, ProcessEnv};
+use serde_json::Value;
+use tokio_postgres::{Client, NoTls};
+
+const PSQL: &str = "/usr/bin/psql";
+
+struct Guarded {
+    code: i32,
+    stderr: String,
+    /// The `pglocks.guard/1` lines of the recording.
+    guard: Vec<Value>,
+    recording: PathBuf,
+    report: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Guarded {
+    fn decisions(&self, action: &str) -> Vec<&Value> {
+        self.events("decision")
+            .into_iter()
+            .filter(|d| d["action"] == action)
+            .collect()
+    }
+
+    fn events(&self, kind: &str) -> Vec<&Value> {
+        self.guard.iter().filter(|l| l["event"] == kind).collect()
+    }
+}
+
+/// Where the test server is, as libpq variables for psql (and for the guard's CONN).
+fn pg_env(db: &TestDb) -> Vec<(String, String)> {
+    let p = conninfo::resolve(Some(&db.dsn()), &Overrides::default(), &ProcessEnv).unwrap();
+    let host = match p.hosts.first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        Some(Host::Socket(d)) => d.display().to_string(),
+        None => "127.0.0.1".into(),
+    };
+    let mut env = vec![
+        ("PGHOST".into(), host),
+        ("PGPORT".into(), p.port.to_string()),
+        ("PGUSER".into(), p.user.clone()),
+        ("PGDATABASE".into(), p.dbname.clone()),
+        ("PGSSLMODE".into(), "disable".into()),
+    ];
+    if let Some(pw) = &p.password {
+        env.push(("PGPASSWORD".into(), pw.expose().to_string()));
+    }
+    env
+}
+
+/// Runs `pglocks guard ARGS -- COMMAND` with the server in PG* variables (which psql also
+/// reads), in a new directory that receives the evidence.
+async fn guard(env: &[(String, String)], args: &[&str], command: &[&str]) -> Guarded {
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("guard.jsonl");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_pglocks"));
+    cmd.arg("guard")
+        .args(args)
+        .arg("--record")
+        .arg(&recording)
+        .arg("--")
+        .args(command)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("PGAPPNAME")
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("the guard finishes within a minute")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Shown when a test fails (or with --nocapture).
+    eprintln!("{stderr}");
+    let text = std::fs::read_to_string(&recording)
+        .unwrap_or_else(|e| panic!("no recording ({e}); stderr:\n{stderr}"));
+    let guard = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["format"] == "pglocks.guard/1")
+        .collect();
+    let report = std::fs::read_to_string(dir.path().join("guard.md")).unwrap_or_default();
+    Guarded {
+        code: out.status.code().unwrap_or(-1),
+        stderr,
+        guard,
+        recording,
+        report,
+        _dir: dir,
+    }
+}
+
+async fn session(db: &TestDb, app: &str) -> (Client, i32) {
+    let (client, conn) =
+        tokio_postgres::connect(&format!("{} application_name={app}", db.dsn()), NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    (client, pid)
+}
+
+async fn setup(db: &TestDb) -> Client {
+    let (c, _) = session(db, "setup").await;
+    c.batch_execute(
+        "CREATE TABLE orders (id int PRIMARY KEY, total int);
+         INSERT INTO orders SELECT g, g FROM generate_series(1, 1000) g;",
+    )
+    .await
+    .unwrap();
+    c
+}
+
+/// An analytics transaction that reads orders, keeps its AccessShareLock for `hold`, then
+/// commits; its result says whether anybody signalled it.
+async fn analytics(
+    db: &TestDb,
+    hold: Duration,
+) -> (i32, tokio::task::JoinHandle<Result<(), String>>) {
+    let (c, pid) = session(db, "analytics").await;
+    c.batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let task = tokio::spawn(async move {
+        c.batch_execute(&format!("SELECT pg_sleep({}); COMMIT;", hold.as_secs_f64()))
+            .await
+            .map_err(|e| e.to_string())
+    });
+    (pid, task)
+}
+
+/// Waits until `app`'s backend (the guarded psql) waits on a lock, then starts `n`
+/// readers of orders, which queue behind it. Their results say whether each got through.
+async fn readers_behind(
+    db: &TestDb,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<Result<Duration, String>>> {
+    let (watch, _) = session(db, "test-watch").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%ALTER TABLE%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the migration never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (c, _) = session(db, &format!("reader-{i}")).await;
+        out.push(tokio::spawn(async move {
+            let t = Instant::now();
+            c.batch_execute("SELECT count(*) FROM orders")
+                .await
+                .map(|()| t.elapsed())
+                .map_err(|e| e.to_string())
+        }));
+    }
+    out
+}
+
+#[allow(dead_code)]
+fn psql(sql: &str) -> Vec<String> {
+    [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn psql_file(dir: &Path, sql: &str) -> Vec<String> {
+    let file = dir.join("migration.sql");
+    std::fs::write(&file, sql).unwrap();
+    vec![
+        PSQL.into(),
+        "-X".into(),
+        "-q".into(),
+        "-v".into(),
+        "ON_ERROR_STOP=1".into(),
+        "-1".into(),
+        "-f".into(),
+        file.display().to_string(),
+    ]
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+const FAST: &[&str] = &[
+    "--max-lock-wait",
+    "500ms",
+    "--interval",
+    "200ms",
+    "--backoff",
+    "200ms..400ms",
+];
+
+async fn has_column(c: &Client, column: &str) -> bool {
+    c.query_opt(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = $1",
+        &[&column],
+    )
+    .await
+    .unwrap()
+    .is_some()
+}
+
+#[tokio::test]
+async fn psql_file_migration_is_cancelled_then_retried_once_the_blocker_ends() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    let files = tempfile::tempdir().unwrap();
+    let cmd = psql_file(files.path(), "ALTER TABLE orders ADD COLUMN region int;\n");
+    let (blocker, blocker_done) = analytics(&db, Duration::from_millis(2500)).await;
+    let run = tokio::spawn({
+        let env = env.clone();
+        async move { guard(&env, FAST, &strs(&cmd)).await }
+    });
+    let readers = readers_behind(&db, 4).await;
+    let g = run.await.unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    assert!(
+        has_column(&c, "region").await,
+        "the retry applied the migration"
+    );
+
+    let cancels = g.decisions("cancel");
+    assert!(!cancels.is_empty(), "{}", g.stderr);
+    let first = cancels[0];
+    assert_eq!(first["attempt"], 1);
+    assert_eq!(first["trigger"], "lock_wait");
+    assert!(
+        first["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancel sent")
+    );
+    assert_eq!(first["relation"], "public.orders");
+    assert_eq!(first["lock"], "AccessExclusiveLock");
+    let root = first["root_blocker"].as_str().unwrap();
+    assert!(
+        root.starts_with(&format!("pid {blocker} (analytics")),
+        "{root}"
+    );
+    assert!(first["queue"].as_u64().unwrap() >= 1, "{first}");
+    // Within the threshold plus a poll (and slack for a loaded machine).
+    let waited = first["wait_s"].as_f64().unwrap();
+    assert!((0.5..=0.5 + 0.2 + 1.0).contains(&waited), "{waited}");
+    let line = g
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("pglocks: breaker cancelled"))
+        .unwrap_or_else(|| panic!("{}", g.stderr));
+    for part in [
+        "AccessExclusiveLock on public.orders",
+        "root blocker pid",
+        "queued behind it",
+        "longest wait",
+    ] {
+        assert!(line.contains(part), "{part}: {line}");
+    }
+    // The queue drained at once: every reader got through, none was cancelled.
+    for r in readers {
+        let took = r.await.unwrap().expect("reader was not signalled");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+    // The blocker was never signalled: its transaction committed.
+    blocker_done
+        .await
+        .unwrap()
+        .expect("the analytics transaction was not signalled");
+    assert_eq!(g.decisions("terminate").len(), 0);
+    let attempts = g.events("attempt_started");
+    assert_eq!(attempts.len(), 2, "{}", g.stderr);
+    assert!(
+        g.events("backend")
+            .iter()
+            .all(|b| b["method"].as_str().unwrap().contains("TCP"))
+    );
+    assert!(!g.events("retry_wait").is_empty());
+    assert!(g.stderr.contains("incident report:"), "{}", g.stderr);
+    // The report tells the guard's story.
+    assert!(g.report.contains("## Guarded run"), "{}", g.report);
+    assert!(
+        g.report.contains("breaker cancelled the statement of pid"),
+        "{}",
+        g.report
+    );
+    assert!(g.report.contains("attempt 2 succeeded"), "{}", g.report);
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_pglocks"))
+        .arg("report")
+        .arg(&g.recording)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.contains("Guard: attempt 1 started"), "{text}");
+    assert!(
+        text.contains("Guard: attempt 2 ended: exit code 0"),
+        "{text}"
+    );
+}
