@@ -184,7 +184,6 @@ async fn readers_behind(
     out
 }
 
-#[allow(dead_code)]
 fn psql(sql: &str) -> Vec<String> {
     [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]
         .iter()
@@ -324,4 +323,217 @@ async fn psql_file_migration_is_cancelled_then_retried_once_the_blocker_ends() {
         text.contains("Guard: attempt 2 ended: exit code 0"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_migration_with_lock_timeout_0_and_its_own_application_name_is_still_caught() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    let cmd = psql(
+        "SET lock_timeout = 0; SET application_name = 'deploy-bot'; ALTER TABLE orders ADD COLUMN note text",
+    );
+    let (_, blocker_done) = analytics(&db, Duration::from_millis(2000)).await;
+    let run = tokio::spawn({
+        let env = env.clone();
+        async move { guard(&env, FAST, &strs(&cmd)).await }
+    });
+    let readers = readers_behind(&db, 3).await;
+    let g = run.await.unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    assert!(has_column(&c, "note").await);
+    assert!(!g.decisions("cancel").is_empty(), "{}", g.stderr);
+    // Its application_name is its own, so only the TCP match could find it.
+    let backends = g.events("backend");
+    assert!(!backends.is_empty());
+    assert!(
+        backends
+            .iter()
+            .all(|b| b["method"].as_str().unwrap().contains("TCP"))
+    );
+    for r in readers {
+        r.await.unwrap().expect("reader was not signalled");
+    }
+    blocker_done
+        .await
+        .unwrap()
+        .expect("blocker was not signalled");
+}
+
+#[tokio::test]
+async fn retries_run_out_with_exit_75_and_a_failure_of_its_own_is_not_retried() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    // Two sessions take turns reading orders for 1.5 s each, 0.75 s apart: there is always
+    // a reader the migration would wait at least 0.75 s for, a new one at every retry.
+    let mut loops = Vec::new();
+    for i in 0..2 {
+        let (s, _) = session(&db, &format!("busy-{i}")).await;
+        loops.push(tokio::spawn(async move {
+            loop {
+                let _ = s
+                    .batch_execute(
+                        "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT pg_sleep(1.5); COMMIT;",
+                    )
+                    .await;
+            }
+        }));
+        tokio::time::sleep(Duration::from_millis(750)).await;
+    }
+    let mut args = FAST.to_vec();
+    args.extend(["--retries", "1"]);
+    let g = guard(
+        &env,
+        &args,
+        &strs(&psql("ALTER TABLE orders ADD COLUMN never int")),
+    )
+    .await;
+    for l in loops {
+        l.abort();
+    }
+    assert_eq!(g.code, 75, "{}", g.stderr);
+    assert_eq!(g.events("attempt_started").len(), 2);
+    assert_eq!(g.decisions("cancel").len(), 2, "{}", g.stderr);
+    assert!(
+        g.stderr.contains("the breaker cancelled all 2 attempts"),
+        "{}",
+        g.stderr
+    );
+    assert!(!has_column(&c, "never").await);
+
+    // A syntax error is the command's own failure: its exit code, once.
+    let g = guard(
+        &env,
+        FAST,
+        &strs(&psql("ALTER TABLEE orders ADD COLUMN x int")),
+    )
+    .await;
+    assert_eq!(g.code, 1, "psql -c exits 1 on an error: {}", g.stderr);
+    assert_eq!(g.events("attempt_started").len(), 1);
+    assert!(g.decisions("cancel").is_empty());
+    assert!(g.stderr.contains("failed on its own"), "{}", g.stderr);
+}
+
+#[tokio::test]
+async fn dry_run_signals_nobody() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    let (_, blocker_done) = analytics(&db, Duration::from_millis(1500)).await;
+    let mut args = FAST.to_vec();
+    args.push("--dry-run");
+    let cmd = psql("ALTER TABLE orders ADD COLUMN dry int");
+    let run = tokio::spawn({
+        let env = env.clone();
+        async move { guard(&env, &args, &strs(&cmd)).await }
+    });
+    let readers = readers_behind(&db, 2).await;
+    let g = run.await.unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    let would = g.decisions("cancel");
+    assert_eq!(would.len(), 1, "{}", g.stderr);
+    assert_eq!(would[0]["dry_run"], true);
+    assert!(would[0]["outcome"].is_null());
+    assert!(
+        g.stderr.contains("breaker (dry run): would cancel pid"),
+        "{}",
+        g.stderr
+    );
+    assert_eq!(g.events("attempt_started").len(), 1);
+    assert!(has_column(&c, "dry").await, "the migration waited it out");
+    for r in readers {
+        r.await.unwrap().expect("reader was not signalled");
+    }
+    blocker_done
+        .await
+        .unwrap()
+        .expect("blocker was not signalled");
+}
+
+#[tokio::test]
+async fn terminate_idle_blockers_ends_the_idle_blocker_and_nobody_else() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    let (idle, idle_pid) = session(&db, "forgotten").await;
+    idle.batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    // Idle in transaction too, but blocking nobody.
+    let (bystander, bystander_pid) = session(&db, "bystander").await;
+    bystander.batch_execute("BEGIN; SELECT 1;").await.unwrap();
+    let args = [
+        "--max-lock-wait",
+        "20s",
+        "--terminate-idle-blockers",
+        "300ms",
+        "--interval",
+        "200ms",
+    ];
+    let g = guard(
+        &env,
+        &args,
+        &strs(&psql("ALTER TABLE orders ADD COLUMN freed int")),
+    )
+    .await;
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    let t = g.decisions("terminate");
+    assert_eq!(t.len(), 1, "{}", g.stderr);
+    assert_eq!(t[0]["pid"], idle_pid);
+    assert_eq!(t[0]["outcome"], "terminated");
+    assert!(g.decisions("cancel").is_empty());
+    assert!(has_column(&c, "freed").await);
+    assert!(!common::listed(&c, idle_pid).await);
+    assert!(
+        common::listed(&c, bystander_pid).await,
+        "the bystander was left alone"
+    );
+    bystander
+        .batch_execute("COMMIT")
+        .await
+        .expect("bystander's transaction intact");
+}
+
+#[tokio::test]
+async fn a_concurrent_index_build_waiting_for_old_snapshots_is_reported_not_cancelled() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    c.batch_execute("CREATE TABLE other (x int); INSERT INTO other VALUES (1);")
+        .await
+        .unwrap();
+    let env = pg_env(&db);
+    let (old, _) = session(&db, "old-snapshot").await;
+    old.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM other;")
+        .await
+        .unwrap();
+    let ender = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        old.batch_execute("COMMIT").await
+    });
+    let args = ["--max-lock-wait", "300ms", "--interval", "200ms"];
+    let g = guard(
+        &env,
+        &args,
+        &strs(&psql(
+            "CREATE INDEX CONCURRENTLY orders_total ON orders (total)",
+        )),
+    )
+    .await;
+    ender.await.unwrap().unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    assert!(g.decisions("cancel").is_empty(), "{}", g.stderr);
+    let reported = g.decisions("report");
+    assert!(!reported.is_empty(), "{}", g.stderr);
+    assert_eq!(reported[0]["trigger"], "old_snapshots");
+    assert!(g.stderr.contains("INVALID index"), "{}", g.stderr);
+    let valid: bool = c
+        .query_one(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_total'::regclass",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(valid);
 }
