@@ -537,3 +537,134 @@ async fn a_concurrent_index_build_waiting_for_old_snapshots_is_reported_not_canc
         .get(0);
     assert!(valid);
 }
+
+/// PgBouncer in transaction mode in front of the test server, run by the server's account
+/// when we are root (it refuses root too). Killed when dropped.
+struct Bouncer {
+    port: u16,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pgbouncer(server_port: &str) -> Bouncer {
+    let bin = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("pgbouncer is not installed: apt-get install pgbouncer (.ci/run installs it)");
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = dir.path().display();
+    std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("pgbouncer.ini"),
+        format!(
+            "[databases]\n* = host=127.0.0.1 port={server_port}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\nauth_type = trust\nauth_file = {d}/users.txt\npool_mode = transaction\nignore_startup_parameters = extra_float_digits\nlogfile = {d}/pgbouncer.log\n"
+        ),
+    )
+    .unwrap();
+    for f in ["users.txt", "pgbouncer.ini"] {
+        std::fs::set_permissions(dir.path().join(f), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+    }
+    let ini = dir.path().join("pgbouncer.ini");
+    let mut cmd = if nix::unistd::Uid::effective().is_root() {
+        let mut c = std::process::Command::new("runuser");
+        c.args(["-u", "postgres", "--", bin]);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    let child = cmd
+        .arg(&ini)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "pgbouncer did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Bouncer {
+        port,
+        child,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn behind_pgbouncer_in_transaction_mode_the_breaker_still_works() {
+    let db = TestDb::new().await;
+    if db.cluster().is_none() {
+        panic!(
+            "this test needs a throwaway cluster (trust authentication for PgBouncer); unset PGLOCKS_TEST_DSN"
+        );
+    }
+    let c = setup(&db).await;
+    let direct = pg_env(&db);
+    let server_port = direct
+        .iter()
+        .find(|(k, _)| k == "PGPORT")
+        .unwrap()
+        .1
+        .clone();
+    let bouncer = pgbouncer(&server_port);
+    // psql talks to PgBouncer; the guard watches the server itself.
+    let env: Vec<(String, String)> = direct
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "PGPORT" => (k.clone(), bouncer.port.to_string()),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    let conn = format!(
+        "host=127.0.0.1 port={server_port} user=postgres dbname={}",
+        db.dbname
+    );
+    let mut args = vec![conn.as_str()];
+    args.extend(FAST);
+    let (_, blocker_done) = analytics(&db, Duration::from_millis(2000)).await;
+    // A session setting would not survive here: the SET and the ALTER may run on
+    // different server connections, so only a breaker outside the connection helps.
+    let cmd = psql("ALTER TABLE orders ADD COLUMN pooled int");
+    let run = tokio::spawn({
+        let env = env.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        async move { guard(&env, &strs(&args), &strs(&cmd)).await }
+    });
+    let readers = readers_behind(&db, 2).await;
+    let g = run.await.unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    assert!(has_column(&c, "pooled").await);
+    assert!(!g.decisions("cancel").is_empty(), "{}", g.stderr);
+    // PgBouncer's server connection is not the command's socket: PGAPPNAME found it.
+    let backends = g.events("backend");
+    assert!(!backends.is_empty());
+    assert!(
+        backends
+            .iter()
+            .all(|b| b["method"].as_str().unwrap().contains("PGAPPNAME")),
+        "{backends:?}"
+    );
+    for r in readers {
+        r.await.unwrap().expect("reader was not signalled");
+    }
+    blocker_done
+        .await
+        .unwrap()
+        .expect("blocker was not signalled");
+    drop(bouncer);
+}
