@@ -61,13 +61,21 @@ fn pg_env(db: &TestDb) -> Vec<(String, String)> {
 /// Runs `pglocks guard ARGS -- COMMAND` with the server in PG* variables (which psql also
 /// reads), in a new directory that receives the evidence.
 async fn guard(env: &[(String, String)], args: &[&str], command: &[&str]) -> Guarded {
+    let (child, dir) = start_guard(env, args, command);
+    finish(child, dir).await
+}
+
+fn start_guard(
+    env: &[(String, String)],
+    args: &[&str],
+    command: &[&str],
+) -> (tokio::process::Child, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let recording = dir.path().join("guard.jsonl");
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_pglocks"));
     cmd.arg("guard")
         .args(args)
         .arg("--record")
-        .arg(&recording)
+        .arg(dir.path().join("guard.jsonl"))
         .arg("--")
         .args(command)
         .current_dir(dir.path())
@@ -79,7 +87,12 @@ async fn guard(env: &[(String, String)], args: &[&str], command: &[&str]) -> Gua
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+    (cmd.spawn().unwrap(), dir)
+}
+
+async fn finish(child: tokio::process::Child, dir: tempfile::TempDir) -> Guarded {
+    let recording = dir.path().join("guard.jsonl");
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("the guard finishes within a minute")
         .unwrap();
@@ -396,7 +409,8 @@ async fn retries_run_out_with_exit_75_and_a_failure_of_its_own_is_not_retried() 
     assert_eq!(g.events("attempt_started").len(), 2);
     assert_eq!(g.decisions("cancel").len(), 2, "{}", g.stderr);
     assert!(
-        g.stderr.contains("the breaker cancelled all 2 attempts"),
+        g.stderr
+            .contains("the breaker cancelled every attempt (2 of 2)"),
         "{}",
         g.stderr
     );
@@ -667,4 +681,41 @@ async fn behind_pgbouncer_in_transaction_mode_the_breaker_still_works() {
         .unwrap()
         .expect("blocker was not signalled");
     drop(bouncer);
+}
+
+#[tokio::test]
+async fn sigterm_reaches_the_command_and_nothing_is_retried() {
+    let db = TestDb::new().await;
+    let _c = setup(&db).await;
+    let env = pg_env(&db);
+    let (blocker, _) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let args = ["--max-lock-wait", "30s", "--interval", "200ms"];
+    let (child, dir) = start_guard(
+        &env,
+        &args,
+        &strs(&psql("ALTER TABLE orders ADD COLUMN t int")),
+    );
+    let guard_pid = child.id().unwrap();
+    let _ = readers_behind(&db, 0).await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(guard_pid).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let g = finish(child, dir).await;
+    assert_eq!(
+        g.code,
+        128 + 15,
+        "psql died of the forwarded SIGTERM: {}",
+        g.stderr
+    );
+    assert_eq!(g.events("attempt_started").len(), 1);
+    let ended = g.events("attempt_ended");
+    assert_eq!(ended[0]["signal"], 15, "{ended:?}");
+    assert!(g.stderr.contains("SIGTERM forwarded"), "{}", g.stderr);
+    assert!(g.decisions("cancel").is_empty());
 }

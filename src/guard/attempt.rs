@@ -154,8 +154,7 @@ impl Guard {
                 return (
                     EXIT_RETRIES_EXHAUSTED,
                     format!(
-                        "the breaker cancelled all {n} attempts ({} retries); the migration did not get through",
-                        self.retries
+                        "the breaker cancelled every attempt ({n} of {n}); the migration did not get through"
                     ),
                 );
             }
@@ -408,6 +407,7 @@ impl Guard {
             );
         }
         self.sink.snapshot(&a);
+        self.show_status(&a, &current);
         let verdicts = breaker::judge(&a, &current, &self.limits);
         for v in verdicts {
             let key = (
@@ -422,7 +422,6 @@ impl Guard {
                 self.act(st, v).await;
             }
         }
-        self.show_status(&a, &current);
     }
 
     fn show_status(&self, a: &Analysis, current: &BTreeMap<i32, Backend>) {
