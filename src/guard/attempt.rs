@@ -570,13 +570,10 @@ impl Guard {
                     ));
                     said = true;
                 }
-                status::show(
-                    "blockers",
-                    &format!(
-                        "waiting {} for {who} to end its transaction",
-                        secs(started.elapsed().as_secs_f64())
-                    ),
-                );
+                status::live(&format!(
+                    "waiting {} for {who} to end its transaction",
+                    secs(started.elapsed().as_secs_f64())
+                ));
             }
             if self.interruptible_sleep(self.interval).await {
                 status::idle();

@@ -32,6 +32,13 @@ pub fn show(key: &str, text: &str) {
     }
 }
 
+/// A status that only a terminal shows: elsewhere a line of the guard's already said it.
+pub fn live(text: &str) {
+    if tty() {
+        show("", text);
+    }
+}
+
 /// Removes the status line (before a line of the guard's or when the wait is over).
 pub fn clear() {
     if SHOWN.swap(false, Ordering::Relaxed) {

@@ -44,13 +44,8 @@ pub fn section(out: &mut String, lines: &[GuardLine]) {
             GuardEvent::Backend { pid, method } => {
                 format!("backend pid {pid} is the command's (found by {method})")
             }
-            GuardEvent::Decision(d) => {
-                let mut t = d.reason.clone();
-                if let Some(o) = &d.outcome {
-                    t.push_str(&format!("; result: {o}"));
-                }
-                t
-            }
+            // The line the guard printed, with the result when it acted.
+            GuardEvent::Decision(d) => d.reason.clone(),
             GuardEvent::AttemptEnded {
                 exit_code,
                 signal,
