@@ -14,7 +14,14 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap's first line says what is wrong; the usage block after it is noise here.
             let text = e.to_string();
-            let line = text.lines().next().unwrap_or("invalid arguments");
+            let mut lines = text.lines();
+            let mut line = lines.next().unwrap_or("invalid arguments").to_string();
+            // "the following required arguments were not provided:" names them next.
+            if line.ends_with(':')
+                && let Some(next) = lines.next()
+            {
+                line = format!("{line} {}", next.trim());
+            }
             eprintln!("pglocks: {}", line.trim_start_matches("error: "));
             // 1, not clap's usual 2: `preflight` uses 2 for "would wait", and a deploy gate
             // must not mistake a typo for a verdict.

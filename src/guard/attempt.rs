@@ -219,6 +219,9 @@ impl Guard {
         let n = self.attempt;
         // Name rules only count backends that start after this, by the server's clock.
         let first = self.poll().await;
+        if let Some((a, _)) = &first {
+            self.sink.snapshot(a);
+        }
         let since = first.as_ref().map(|(a, _)| a.snapshot.taken_at);
         let mut cmd = tokio::process::Command::new(&self.command[0]);
         cmd.args(&self.command[1..]);
@@ -275,6 +278,10 @@ impl Guard {
             }
         };
         status::idle();
+        // The world right after the attempt, for the report: did the queue drain?
+        if let Some((a, _)) = self.poll().await {
+            self.sink.snapshot(&a);
+        }
         let ended = Ended {
             status,
             tripped: st.tripped,
