@@ -719,3 +719,90 @@ async fn sigterm_reaches_the_command_and_nothing_is_retried() {
     assert!(g.stderr.contains("SIGTERM forwarded"), "{}", g.stderr);
     assert!(g.decisions("cancel").is_empty());
 }
+
+/// tmux's screen, for the terminal path of the live status and of Ctrl-C.
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("tmux")
+        .args(["-L", socket])
+        .args(args)
+        .env_remove("TMUX")
+        .output()
+        .expect("tmux is needed for this test (apt-get install tmux)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn screen_shows(socket: &str, what: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let screen = tmux(socket, &["capture-pane", "-p", "-t", "g"]);
+        if screen.contains(what) {
+            return screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what:?} on the screen:\n{screen}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn on_a_terminal_the_status_is_one_live_line_and_ctrl_c_is_not_retried() {
+    let db = TestDb::new().await;
+    let _c = setup(&db).await;
+    let (blocker, blocker_pid) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env: Vec<String> = pg_env(&db)
+        .iter()
+        .map(|(k, v)| format!("{k}='{v}'"))
+        .collect();
+    let command = format!(
+        "cd {} && env -u PGAPPNAME {} {} guard --max-lock-wait 30s --interval 200ms -- {PSQL} -X -c 'ALTER TABLE orders ADD COLUMN tty int'; echo GUARD-EXIT=$?; sleep 60",
+        dir.path().display(),
+        env.join(" "),
+        env!("CARGO_BIN_EXE_pglocks"),
+    );
+    let socket = format!("pglocks-guard-{}", std::process::id());
+    tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "g",
+            "-x",
+            "200",
+            "-y",
+            "20",
+            &command,
+        ],
+    );
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+    let status = format!("behind pid {blocker_pid} (analytics, idle in transaction");
+    let screen = screen_shows(&socket, &status, Duration::from_secs(20)).await;
+    // Rewritten in place: one status line, however many polls went by.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let screen2 = tmux(&socket, &["capture-pane", "-p", "-t", "g"]);
+    assert_eq!(screen2.matches("waits").count(), 1, "{screen2}");
+    assert_ne!(screen, screen2, "the wait's age moves on");
+    tmux(&socket, &["send-keys", "-t", "g", "C-c"]);
+    let screen = screen_shows(&socket, "GUARD-EXIT=", Duration::from_secs(20)).await;
+    assert!(screen.contains("was interrupted"), "{screen}");
+    assert!(!screen.contains("attempt 2"), "{screen}");
+    assert!(
+        screen.contains("GUARD-EXIT=1"),
+        "psql exits 1 after Ctrl-C: {screen}"
+    );
+    // Nobody else was signalled: the blocker's transaction is intact.
+    blocker.batch_execute("COMMIT").await.unwrap();
+}
