@@ -18,7 +18,7 @@ pub struct Cluster {
     settings: Vec<String>,
 }
 
-const HOW_TO_GET_ONE: &str = "install PostgreSQL server binaries (e.g. apt-get install postgresql), set PGLOCKS_PG_BINDIR to their bin directory, or set PGLOCKS_TEST_DSN to a server you own (docker compose up -d, see README)";
+const HOW_TO_GET_ONE: &str = "apt-get install postgresql (or dnf install postgresql-server, brew install postgresql), or fetch them with scripts/pg-binaries.sh and set PGLOCKS_PG_BINDIR to their bin directory";
 
 /// Where initdb and pg_ctl are: $PGLOCKS_PG_BINDIR, `pg_config --bindir`, PATH, then the
 /// newest /usr/lib/postgresql/*/bin.
@@ -28,7 +28,10 @@ pub fn find_bindir() -> Result<PathBuf> {
         if dir.join("initdb").is_file() {
             return Ok(dir);
         }
-        bail!("PGLOCKS_PG_BINDIR={} has no initdb", dir.display());
+        bail!(
+            "PGLOCKS_PG_BINDIR={} has no initdb: {HOW_TO_GET_ONE}",
+            dir.display()
+        );
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -57,7 +60,7 @@ pub fn find_bindir() -> Result<PathBuf> {
     found
         .pop()
         .map(|(_, p)| p)
-        .ok_or_else(|| anyhow!("no PostgreSQL server binaries found: {HOW_TO_GET_ONE}"))
+        .ok_or_else(|| anyhow!("no PostgreSQL server binaries (initdb) found: {HOW_TO_GET_ONE}"))
 }
 
 fn free_port() -> Result<u16> {

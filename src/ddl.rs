@@ -1,21 +1,23 @@
 //! What a statement will do to the tables it touches, before it runs: the lock mode on each
 //! relation, whether it scans or rewrites the table, and the safer pattern when there is one.
 //!
-//! Pure. Statements are read with PostgreSQL's own grammar (libpg_query, through the
-//! `pg_query` crate), so any statement the server would accept parses; text that does not
-//! parse (a typo, or a statement cut at track_activity_query_size) is `Unknown`, never
-//! a guess. Statements that parse but whose locks are not modelled here say so
+//! Pure. Statements are read with squawk's PostgreSQL parser (pure Rust, written for
+//! reading migrations); text that does not parse (a typo, or a statement cut at
+//! track_activity_query_size) is `Unknown`, with the parser's message and where it
+//! stopped, never a guess. Statements that parse but whose locks are not modelled here say so
 //! (`NotModelled`) instead of claiming they are harmless.
 //!
 //! The rules follow the PostgreSQL documentation (each [`Step`] cites its page) and, where
 //! the docs are silent, `AlterTableGetLockLevel()` in src/backend/commands/tablecmds.c.
 mod alter;
 mod alter_add;
+mod catalog;
 mod commands;
 pub mod docs;
 mod expr;
 mod maintenance;
 mod parse;
+mod syntax;
 
 use std::fmt;
 
@@ -125,7 +127,35 @@ pub enum Outcome {
     /// A valid statement whose locks pglocks does not model; check its documentation.
     NotModelled,
     /// PostgreSQL's grammar does not accept the text (or it was cut short).
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+        /// Where the parser stopped, in the text given to [`classify`].
+        #[serde(skip_serializing_if = "Option::is_none")]
+        position: Option<Position>,
+    },
+}
+
+/// A place in a text, both counted from 1; the column counts characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    /// The position of byte `offset` of `text` (clamped to the text).
+    pub fn of(text: &str, offset: usize) -> Position {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Position {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
 }
 
 /// Session-level statements that matter to a migration's safety.
@@ -160,6 +190,32 @@ pub struct Statement {
     /// CONCURRENTLY forms and VACUUM cannot run inside BEGIN ... COMMIT.
     pub no_transaction_block: bool,
     pub control: Option<Control>,
+    /// The relations it creates, drops or renames (for following a migration file).
+    #[serde(skip)]
+    pub catalog: Catalog,
+}
+
+/// What a statement does to the set of relations that exist.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Catalog {
+    pub creates: Vec<RelName>,
+    pub drops: Vec<RelName>,
+    /// (old name, new name); the new name keeps the old one's schema.
+    pub renames: Vec<(RelName, RelName)>,
+    /// IF EXISTS: a missing relation is no error.
+    pub if_exists: bool,
+}
+
+impl RelName {
+    /// Whether two names can denote the same relation: equal names, and equal schemas
+    /// when both give one (an unqualified name resolves through the search_path).
+    pub fn may_be(&self, other: &RelName) -> bool {
+        self.name == other.name
+            && match (&self.schema, &other.schema) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
 }
 
 impl Statement {
@@ -172,12 +228,13 @@ impl Statement {
             waits_for_old_snapshots: false,
             no_transaction_block: false,
             control: None,
+            catalog: Catalog::default(),
         }
     }
 
-    fn unknown(sql: &str, reason: String) -> Statement {
+    fn unknown(sql: &str, reason: String, position: Option<Position>) -> Statement {
         Statement {
-            outcome: Outcome::Unknown { reason },
+            outcome: Outcome::Unknown { reason, position },
             ..Statement::new(sql, "unknown")
         }
     }
@@ -302,10 +359,37 @@ pub fn classify(sql: &str) -> Vec<Statement> {
     parse::statements(sql)
         .into_iter()
         .map(|(text, node)| match node {
-            Ok(node) => commands::classify(&text, &node),
-            Err(reason) => Statement::unknown(&text, reason),
+            Ok(node) => Statement {
+                catalog: catalog::of(&node),
+                ..commands::classify(&text, &node)
+            },
+            Err(e) => Statement::unknown(&text, e.reason, Some(Position::of(sql, e.offset))),
         })
         .collect()
+}
+
+/// Why a statement cut by track_activity_query_size is not classified.
+pub const TRUNCATED: &str = "statement truncated, lock class unknown";
+
+/// The statements of a query text as pg_stat_activity shows it, which holds at most
+/// `query_size - 1` bytes (track_activity_query_size, cut at a character boundary). A text
+/// of that length was probably cut: its last statement is `Unknown` even when what is left
+/// parses, because the rest (a second subcommand, a volatile default) may change the lock.
+pub fn classify_activity(sql: &str, query_size: Option<i32>) -> Vec<Statement> {
+    let mut all = classify(sql);
+    if is_truncated(sql, query_size)
+        && let Some(last) = all.last_mut()
+    {
+        *last = Statement::unknown(&last.sql, TRUNCATED.into(), None);
+    }
+    all
+}
+
+/// Whether pg_stat_activity's text may have been cut: its length is within one character
+/// (up to 4 bytes in UTF-8) of the limit. Without the setting, the server default, 1024.
+pub fn is_truncated(sql: &str, query_size: Option<i32>) -> bool {
+    let limit = usize::try_from(query_size.unwrap_or(1024).saturating_sub(1)).unwrap_or(0);
+    limit > 0 && sql.len() <= limit && sql.len() + 4 > limit
 }
 
 /// The first statement of `sql` that takes a relation lock, e.g. the DDL inside a

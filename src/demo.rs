@@ -7,6 +7,8 @@ use crate::db::conninfo::{Overrides, ProcessEnv, resolve};
 use crate::stage::{Stage, migration_pileup};
 
 pub async fn run(args: &DemoArgs) -> Result<()> {
+    // Checked before anything starts, so that a machine without a server gets one line.
+    crate::cluster::find_bindir()?;
     eprintln!("pglocks demo: starting a throwaway PostgreSQL…");
     let cluster = tokio::task::spawn_blocking(|| Cluster::start(&[]))
         .await

@@ -525,6 +525,7 @@ mod tests {
                 version: "15.0".into(),
                 version_num: 150000,
                 max_connections: 100,
+                query_size: None,
             },
             sessions,
         }

@@ -17,6 +17,10 @@ pub struct ServerInfo {
     pub version: String,
     pub version_num: i32,
     pub max_connections: i32,
+    /// track_activity_query_size in bytes: pg_stat_activity shows at most this minus one
+    /// byte of a statement. None in recordings made before it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_size: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

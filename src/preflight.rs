@@ -5,6 +5,7 @@
 //! parse: a gate must not pass what it cannot read).
 pub mod advice;
 pub mod evaluate;
+pub mod existence;
 pub mod facts;
 pub mod markdown;
 
@@ -44,14 +45,19 @@ fn read_input(args: &PreflightArgs) -> Result<(String, String)> {
     }
 }
 
-/// Statements PostgreSQL cannot read fail the check before anything is asked of the server.
-pub fn refuse_unknown(statements: &[Statement]) -> Result<()> {
+/// Statements PostgreSQL cannot read fail the check before anything is asked of the server:
+/// each is named by its number, the line and column where the parser stopped, and the
+/// parser's message.
+pub fn refuse_unknown(source: &str, statements: &[Statement]) -> Result<()> {
     let bad: Vec<String> = statements
         .iter()
         .enumerate()
         .filter_map(|(i, s)| match &s.outcome {
-            Outcome::Unknown { reason } => Some(format!(
-                "statement {} `{}` is not valid PostgreSQL ({reason})",
+            Outcome::Unknown { reason, position } => Some(format!(
+                "{source}{}: statement {} `{}` is not valid PostgreSQL ({reason})",
+                position
+                    .map(|p| format!(":{}:{}", p.line, p.column))
+                    .unwrap_or_default(),
                 i + 1,
                 first_line(&s.sql, 80)
             )),
@@ -73,7 +79,7 @@ pub async fn run(args: &PreflightArgs) -> Result<()> {
     if statements.is_empty() {
         bail!("{source}: no SQL statement to check");
     }
-    refuse_unknown(&statements)?;
+    refuse_unknown(&source, &statements)?;
     let params = crate::headless::conn_params(&args.conn)?;
     let conn = crate::db::connect(&params, &ProcessEnv).await?;
     let names: Vec<(Option<String>, String, bool)> = evaluate::targets(&statements)

@@ -159,6 +159,7 @@ mod tests {
                 version: "15.18".into(),
                 version_num: 150018,
                 max_connections: 100,
+                query_size: None,
             },
             sessions: vec![
                 Session {

@@ -930,3 +930,29 @@ async fn pgpass_supplies_the_password_only_when_private() {
         .await
         .json();
 }
+
+/// A machine without PostgreSQL server binaries: `demo` says in one line what to install
+/// (the package, or scripts/pg-binaries.sh) and exits non-zero, before starting anything.
+#[test]
+fn demo_without_server_binaries_names_what_to_install() {
+    let empty = tempfile::tempdir().unwrap();
+    let bin = empty.path().display().to_string();
+    let run = pglocks(["demo"])
+        .env("PGLOCKS_PG_BINDIR", bin.clone())
+        .env("PATH", bin)
+        .run_blocking();
+    assert!(!run.status.success(), "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("has no initdb"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("apt-get install postgresql"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("scripts/pg-binaries.sh"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}

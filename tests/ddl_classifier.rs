@@ -427,10 +427,16 @@ fn a_bad_statement_among_good_ones_is_named_alone() {
         all[2].sql,
         "ALTER TABLE orders ADD CONSTRAINT c CHEK (x > 0)"
     );
-    let Outcome::Unknown { reason } = &all[2].outcome else {
+    let Outcome::Unknown { reason, position } = &all[2].outcome else {
         panic!("unknown")
     };
-    assert!(reason.contains("syntax error"), "{reason}");
+    assert!(
+        reason.starts_with("syntax error at or near \"CHEK\""),
+        "{reason}"
+    );
+    // Where the parser stopped: right after the constraint name, on line 3 of the text.
+    let at = position.expect("a position");
+    assert_eq!((at.line, at.column), (3, 36), "{reason}");
 }
 
 #[test]

@@ -150,3 +150,85 @@ async fn a_real_stalled_rewrite_is_reported_with_pg_class_rows() {
     let json = pglocks::report::render(pglocks::report::Format::Json, &a, &[]).unwrap();
     assert!(json.contains("\"table_rewrite\""));
 }
+
+/// A migration whose text is longer than track_activity_query_size (1024 bytes by default):
+/// pg_stat_activity shows its first 1023 bytes, which here still parse, as a plain ADD
+/// COLUMN. The rest (a volatile default) makes it a rewrite, so the cut text must not be
+/// classified: the finding says the statement was truncated and no lock class is claimed.
+fn cut_migration() -> String {
+    let tail = "ALTER TABLE orders ADD COLUMN note text";
+    let filler = "x".repeat(1023 - "/*  */ ".len() - tail.len());
+    format!("/* {filler} */ {tail} DEFAULT gen_random_uuid()::text")
+}
+
+#[test]
+fn a_text_cut_where_it_still_parses_is_not_classified() {
+    let query = cut_migration();
+    let shown = &query[..1023];
+    assert!(
+        pglocks::ddl::classify(shown)[0].steps.len() == 1,
+        "the cut text parses"
+    );
+    let a = analyze(with_migration_query(shown), &Options::default());
+    let f = a
+        .findings
+        .iter()
+        .find(|f| f.code == "migration_blocked")
+        .unwrap();
+    assert!(
+        f.advice
+            .starts_with("Why this lock: statement truncated, lock class unknown"),
+        "{}",
+        f.advice
+    );
+    // The same text, shorter than the limit a server reports, is read as it is.
+    let mut snap = with_migration_query(shown);
+    snap.server.query_size = Some(4096);
+    let a = analyze(snap, &Options::default());
+    let f = a
+        .findings
+        .iter()
+        .find(|f| f.code == "migration_blocked")
+        .unwrap();
+    assert!(f.advice.contains("ADD COLUMN note needs"), "{}", f.advice);
+}
+
+#[tokio::test]
+async fn a_real_truncated_migration_is_named_truncated() {
+    let db = common::TestDb::new().await;
+    let mut stage: Stage = db.stage().await;
+    stage
+        .exec("CREATE TABLE orders (id bigserial PRIMARY KEY, total numeric NOT NULL);")
+        .await
+        .unwrap();
+    let reader = stage.actor("metabase").await.unwrap();
+    stage
+        .hold(reader, "BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let m = stage.actor("flyway").await.unwrap();
+    let migration = stage.block(m, &cut_migration());
+    stage.wait_for_lock_waits(&[migration]).await.unwrap();
+
+    let a = db.analyze().await;
+    assert_eq!(a.snapshot.server.query_size, Some(1024));
+    let shown = a.session(migration).unwrap().query.clone().unwrap();
+    assert_eq!(shown.len(), 1023, "the server cut the text");
+    let blocked = a
+        .findings
+        .iter()
+        .find(|f| f.code == "migration_blocked")
+        .unwrap_or_else(|| panic!("{:#?}", a.findings));
+    assert!(
+        blocked
+            .advice
+            .contains("statement truncated, lock class unknown"),
+        "{}",
+        blocked.advice
+    );
+    assert!(
+        !blocked.advice.contains("ADD COLUMN note needs"),
+        "no lock from the cut text: {}",
+        blocked.advice
+    );
+}

@@ -324,7 +324,9 @@ async fn an_unparseable_statement_is_an_error_that_names_it() {
         "no report for a migration it cannot read"
     );
     assert!(
-        out.stderr.contains("statement 2 `ALTER TABLE orders ADD COLUMN` is not valid PostgreSQL (syntax error at end of input)"),
+        out.stderr.contains(&format!(
+            "{f}:2:30: statement 2 `ALTER TABLE orders ADD COLUMN` is not valid PostgreSQL (syntax error at end of input"
+        )),
         "{}",
         out.stderr
     );
@@ -339,7 +341,7 @@ async fn an_unparseable_statement_is_an_error_that_names_it() {
     .await;
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("unterminated quoted string"),
+        out.stderr.contains("-c:1:") && out.stderr.contains("terminate the string literal"),
         "{}",
         out.stderr
     );
@@ -405,4 +407,80 @@ async fn a_rewrite_of_a_large_table_under_a_write_lock_fails_the_gate() {
     )
     .await;
     assert_eq!(code, 0, "{report:#}");
+}
+
+/// The file is followed statement by statement: a table created (or renamed into place)
+/// earlier in the file is fine; a table that exists neither on the server nor earlier in
+/// the file, or that an earlier statement dropped or renamed away, fails the gate (exit 2)
+/// with an error naming the statement.
+#[tokio::test]
+async fn a_relation_the_file_never_creates_fails_the_gate() {
+    let db = TestDb::new().await;
+    db.stage().await.exec(SCHEMA).await.unwrap();
+    let errors = |report: &Value| -> Vec<(u64, String)> {
+        report["advice"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["severity"] == "error")
+            .map(|a| {
+                (
+                    a["statement"].as_u64().unwrap(),
+                    a["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+
+    let created = "SET lock_timeout = '5s';
+        CREATE TABLE invoices (id int PRIMARY KEY, order_id int);
+        ALTER TABLE invoices ADD CONSTRAINT invoices_order_fk FOREIGN KEY (order_id) REFERENCES orders (id) NOT VALID;
+        CREATE INDEX invoices_order_idx ON invoices (order_id);
+        ALTER INDEX invoices_order_idx RENAME TO invoices_order_id_idx;
+        DROP INDEX invoices_order_id_idx;
+        ALTER TABLE orders RENAME TO purchases;
+        ALTER TABLE purchases ADD COLUMN note text;
+        DROP TABLE IF EXISTS no_such_table";
+    let (code, report) = json(&db, created, &[]).await;
+    assert_eq!(code, 0, "{:#}", report);
+    assert!(errors(&report).is_empty(), "{:#}", report["advice"]);
+    assert!(advice_codes(&report).contains(&"relation_created_earlier".to_string()));
+
+    let (code, report) = json(
+        &db,
+        "SET lock_timeout = '5s'; ALTER TABLE invoicez ADD COLUMN paid_at timestamptz",
+        &[],
+    )
+    .await;
+    assert_eq!(code, 2, "{:#}", report);
+    assert_eq!(
+        errors(&report),
+        vec![(2, "statement 2 uses invoicez, which does not exist and no earlier statement of this migration creates: it will fail.".to_string())]
+    );
+    assert!(
+        report["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("statement 2 uses invoicez"),
+        "{:#}",
+        report["reasons"]
+    );
+
+    let (code, report) = json(
+        &db,
+        "SET lock_timeout = '5s'; ALTER TABLE orders RENAME TO purchases; ALTER TABLE orders ADD COLUMN note text; DROP TABLE jobs; TRUNCATE jobs",
+        &[],
+    )
+    .await;
+    assert_eq!(code, 2, "{:#}", report);
+    let errors = errors(&report);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].1.contains("which statement 2 renames"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].1.contains("which statement 4 drops"),
+        "{errors:?}"
+    );
 }

@@ -57,6 +57,7 @@ fn big_pileup(n: i32) -> Snapshot {
             version: "15.18".into(),
             version_num: 150018,
             max_connections: 500,
+            query_size: None,
         },
         sessions,
     }

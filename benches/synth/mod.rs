@@ -372,6 +372,7 @@ pub fn snapshot(n: usize) -> Snapshot {
             version: "15.18".into(),
             version_num: 150_018,
             max_connections: (n as i32).max(100),
+            query_size: None,
         },
         sessions: g.sessions,
     }
@@ -394,6 +395,7 @@ pub fn chain(n: usize) -> Snapshot {
             version: "15.18".into(),
             version_num: 150_018,
             max_connections: (n as i32).max(100),
+            query_size: None,
         },
         sessions: g.sessions,
     }

@@ -135,6 +135,7 @@ async fn prepare(
             .to_string(),
         version_num: column(&row, "version_num")?,
         max_connections: column(&row, "max_connections")?,
+        query_size: Some(column(&row, "query_size")?),
     };
     let privileges = Privileges {
         role: column(&row, "role")?,

@@ -1,28 +1,26 @@
 //! ALTER TABLE ... ADD COLUMN and ADD CONSTRAINT: what they cost depends on the default,
 //! the constraint kind and NOT VALID.
-use pg_query::NodeEnum;
-use pg_query::protobuf::{ColumnDef, ConstrType, Constraint, Node};
+use squawk_syntax::{SyntaxKind as K, SyntaxNode};
 
 use super::docs::{self, Doc};
-use super::expr::{Volatility, rel, strings, volatility};
+use super::expr::{Volatility, volatility};
+use super::syntax::{child, name, path, rel_of};
 use super::{RelName, Step, Target, Work, step};
 use crate::lockmode::LockMode::*;
 
 /// What ADD COLUMN costs depends on its default and constraints; the dearest effect wins.
-pub(super) fn add_column(table: &RelName, c: &ColumnDef) -> Vec<Step> {
-    let col = &c.colname;
+pub(super) fn add_column(table: &RelName, c: &SyntaxNode) -> Vec<Step> {
+    let col = child(c, K::COLUMN_NAME)
+        .map(|n| name(&n))
+        .unwrap_or_default();
     let action = format!("ADD COLUMN {col}");
     let mut effects: Vec<Effect> = Vec::new();
-    let mut not_null = c.is_not_null;
-    let mut default: Option<&Node> = c.raw_default.as_deref();
+    let mut not_null = false;
+    let mut default: Option<SyntaxNode> = None;
     let mut extra = Vec::new();
-    let type_name = c
-        .type_name
-        .as_ref()
-        .map(|t| strings(&t.names))
-        .and_then(|n| n.last().cloned())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let type_name = child(c, K::PATH_TYPE)
+        .and_then(|t| path(&t).pop())
+        .unwrap_or_default();
     let backfill = format!(
         "ADD COLUMN {col} without that default, then SET DEFAULT for new rows and backfill the existing rows in batches"
     );
@@ -36,42 +34,51 @@ pub(super) fn add_column(table: &RelName, c: &ColumnDef) -> Vec<Step> {
             backfill.clone(),
         ));
     }
-    for con in c.constraints.iter().filter_map(constraint) {
-        match ConstrType::try_from(con.contype) {
-            Ok(ConstrType::ConstrNotnull) => not_null = true,
-            Ok(ConstrType::ConstrDefault) => default = con.raw_expr.as_deref(),
-            Ok(ConstrType::ConstrIdentity) => effects.push(Effect::rewrite(
-                "an identity column fills every existing row from a sequence".into(),
-                docs::ADD_COLUMN_REWRITE,
-                backfill.clone(),
-            )),
+    for con in c.children() {
+        let not_valid = child(&con, K::NOT_VALID).is_some();
+        match con.kind() {
+            K::NOT_NULL_CONSTRAINT => not_null = true,
+            K::DEFAULT_CONSTRAINT => {
+                default = con.children().find(|e| e.kind() != K::CONSTRAINT_NAME_CLAUSE)
+            }
+            K::GENERATED_CONSTRAINT if child(&con, K::GENERATED_IDENTITY).is_some() => {
+                effects.push(Effect::rewrite(
+                    "an identity column fills every existing row from a sequence".into(),
+                    docs::ADD_COLUMN_REWRITE,
+                    backfill.clone(),
+                ))
+            }
             // PostgreSQL 18 makes generated columns VIRTUAL by default: computed on read.
-            Ok(ConstrType::ConstrGenerated) if con.generated_kind != "v" => {
+            K::GENERATED_CONSTRAINT
+                if con
+                    .descendants_with_tokens()
+                    .any(|e| e.kind() == K::STORED_KW) =>
+            {
                 effects.push(Effect::rewrite(
                     "a stored generated column is computed for every existing row".into(),
                     docs::ADD_COLUMN_REWRITE,
                     "add a plain column, backfill it in batches, and keep it current with a trigger".into(),
                 ))
             }
-            Ok(ConstrType::ConstrCheck) if !con.skip_validation => effects.push(Effect::scan(
+            K::CHECK_CONSTRAINT if !not_valid => effects.push(Effect::scan(
                 "the CHECK constraint is verified on every row",
                 docs::ADD_CHECK,
                 "add the column first, then ADD CONSTRAINT ... CHECK (...) NOT VALID and VALIDATE CONSTRAINT separately".into(),
             )),
-            Ok(ConstrType::ConstrPrimary | ConstrType::ConstrUnique) => effects.push(Effect::scan(
+            K::PRIMARY_KEY_CONSTRAINT | K::UNIQUE_CONSTRAINT => effects.push(Effect::scan(
                 "the new index is built from every row",
                 docs::ADD_INDEX_CONSTRAINT,
                 format!("add the column, CREATE UNIQUE INDEX CONCURRENTLY on it, then ALTER TABLE {table} ADD CONSTRAINT ... UNIQUE USING INDEX ..."),
             )),
-            Ok(ConstrType::ConstrForeign) => {
-                if !con.skip_validation {
+            K::REFERENCES_CONSTRAINT => {
+                if !not_valid {
                     effects.push(Effect::scan(
                         "the foreign key is verified on every row",
                         docs::ADD_FOREIGN_KEY,
                         "add the column, then ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID and VALIDATE CONSTRAINT separately".into(),
                     ));
                 }
-                if let Some(pk) = con.pktable.as_ref().map(rel) {
+                if let Some(pk) = rel_of(&con, K::TABLE_NAME_REF) {
                     extra.push(step(
                         format!("{action} REFERENCES {pk} (the referenced table)"),
                         Target::named(pk),
@@ -84,7 +91,7 @@ pub(super) fn add_column(table: &RelName, c: &ColumnDef) -> Vec<Step> {
             _ => {}
         }
     }
-    match default.map(volatility) {
+    match default.as_ref().map(volatility) {
         Some(Volatility::Volatile(f)) => effects.push(Effect::rewrite(
             format!("the default {f} is volatile, so it is evaluated for every existing row"),
             docs::ADD_COLUMN_REWRITE,
@@ -132,13 +139,6 @@ pub(super) fn add_column(table: &RelName, c: &ColumnDef) -> Vec<Step> {
     steps
 }
 
-fn constraint(n: &Node) -> Option<&Constraint> {
-    match &n.node {
-        Some(NodeEnum::Constraint(c)) => Some(c),
-        _ => None,
-    }
-}
-
 struct Effect {
     work: Work,
     condition: Option<String>,
@@ -166,26 +166,27 @@ impl Effect {
     }
 }
 
-pub(super) fn add_constraint(table: &RelName, c: &Constraint) -> Option<Vec<Step>> {
+pub(super) fn add_constraint(table: &RelName, c: SyntaxNode) -> Option<Vec<Step>> {
     let t = Target::named(table.clone());
-    let name = if c.conname.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", c.conname)
-    };
+    let name =
+        match child(&c, K::CONSTRAINT_NAME_CLAUSE).and_then(|n| child(&n, K::CONSTRAINT_NAME)) {
+            Some(n) => format!(" {}", super::syntax::name(&n)),
+            None => String::new(),
+        };
+    let skip_validation = child(&c, K::NOT_VALID).is_some();
     let validate = |what: &str| {
         format!(
             "ALTER TABLE {table} ADD CONSTRAINT{name} {what} NOT VALID; then ALTER TABLE {table} VALIDATE CONSTRAINT{name} (SHARE UPDATE EXCLUSIVE: reads and writes go on during the scan)"
         )
     };
-    let scan_unless_not_valid = if c.skip_validation {
+    let scan_unless_not_valid = if skip_validation {
         Work::None
     } else {
         Work::Scan
     };
-    let steps = match ConstrType::try_from(c.contype).ok()? {
-        ConstrType::ConstrCheck | ConstrType::ConstrNotnull => {
-            let what = if c.contype == ConstrType::ConstrCheck as i32 {
+    let steps = match c.kind() {
+        K::CHECK_CONSTRAINT | K::NOT_NULL_CONSTRAINT => {
+            let what = if c.kind() == K::CHECK_CONSTRAINT {
                 "CHECK"
             } else {
                 "NOT NULL"
@@ -197,13 +198,13 @@ pub(super) fn add_constraint(table: &RelName, c: &Constraint) -> Option<Vec<Step
                 scan_unless_not_valid,
                 docs::ADD_CHECK,
             );
-            vec![if c.skip_validation {
+            vec![if skip_validation {
                 s
             } else {
                 s.safer(validate(&format!("{what} (...)")))
             }]
         }
-        ConstrType::ConstrForeign => {
+        K::FOREIGN_KEY_CONSTRAINT => {
             let mut s = step(
                 format!("ADD CONSTRAINT{name} FOREIGN KEY"),
                 t,
@@ -211,11 +212,11 @@ pub(super) fn add_constraint(table: &RelName, c: &Constraint) -> Option<Vec<Step
                 scan_unless_not_valid,
                 docs::ADD_FOREIGN_KEY,
             );
-            if !c.skip_validation {
+            if !skip_validation {
                 s = s.safer(validate("FOREIGN KEY (...) REFERENCES ..."));
             }
             let mut steps = vec![s];
-            if let Some(pk) = c.pktable.as_ref().map(rel) {
+            if let Some(pk) = rel_of(&c, K::TABLE_NAME_REF) {
                 steps.push(step(
                     format!("ADD CONSTRAINT{name} FOREIGN KEY (the referenced table {pk})"),
                     Target::named(pk),
@@ -226,13 +227,28 @@ pub(super) fn add_constraint(table: &RelName, c: &Constraint) -> Option<Vec<Step
             }
             steps
         }
-        ConstrType::ConstrPrimary | ConstrType::ConstrUnique => {
-            let what = if c.contype == ConstrType::ConstrPrimary as i32 {
+        K::PRIMARY_KEY_CONSTRAINT | K::UNIQUE_CONSTRAINT => {
+            let what = if c.kind() == K::PRIMARY_KEY_CONSTRAINT {
                 "PRIMARY KEY"
             } else {
                 "UNIQUE"
             };
-            if c.indexname.is_empty() {
+            let using = child(&c, K::USING_INDEX_NAME)
+                .and_then(|u| child(&u, K::INDEX_REF))
+                .map(|i| super::syntax::name(&i));
+            if let Some(index) = using {
+                let mut s = step(
+                    format!("ADD CONSTRAINT{name} {what} USING INDEX {index}"),
+                    t,
+                    AccessExclusive,
+                    Work::None,
+                    docs::USING_INDEX,
+                );
+                if what == "PRIMARY KEY" {
+                    s = s.when("PRIMARY KEY also sets NOT NULL on its columns, which scans the table unless they are NOT NULL already".into());
+                }
+                vec![s]
+            } else {
                 vec![step(
                     format!("ADD CONSTRAINT{name} {what}"),
                     t,
@@ -244,21 +260,9 @@ pub(super) fn add_constraint(table: &RelName, c: &Constraint) -> Option<Vec<Step
                     "CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {table} (...); then ALTER TABLE {table} ADD CONSTRAINT{name} {what} USING INDEX {idx}",
                     idx = format!("{}_new_idx", table.name)
                 ))]
-            } else {
-                let mut s = step(
-                    format!("ADD CONSTRAINT{name} {what} USING INDEX {}", c.indexname),
-                    t,
-                    AccessExclusive,
-                    Work::None,
-                    docs::USING_INDEX,
-                );
-                if what == "PRIMARY KEY" {
-                    s = s.when("PRIMARY KEY also sets NOT NULL on its columns, which scans the table unless they are NOT NULL already".into());
-                }
-                vec![s]
             }
         }
-        ConstrType::ConstrExclusion => vec![step(
+        K::EXCLUDE_CONSTRAINT => vec![step(
             format!("ADD CONSTRAINT{name} EXCLUDE"),
             t,
             AccessExclusive,

@@ -1,47 +1,79 @@
 //! Every statement other than ALTER TABLE: index builds, maintenance, DROP/TRUNCATE/LOCK,
 //! triggers, DML, and the session statements (SET, BEGIN) a preflight needs to see.
-use pg_query::protobuf::{
-    ConstrType, Node, ObjectType, RangeVar, RenameStmt, TransactionStmtKind, VariableSetKind,
-    VariableSetStmt,
-};
-use pg_query::{NodeEnum, NodeRef};
+use squawk_syntax::{SyntaxKind as K, SyntaxNode};
 
 use super::docs::{self, Doc};
-use super::expr::{rel, rel_from_list_strs, strings};
+use super::syntax::{child, children, has_token, ident, name, path, rel, rel_from_parts, rel_of};
 use super::{Control, RelName, Statement, Step, Target, Work, alter, maintenance, step};
 use crate::lockmode::LockMode::{self, *};
 use crate::sqltext::statement_heads;
 
-pub(super) fn classify(sql: &str, node: &NodeEnum) -> Statement {
-    match node {
-        NodeEnum::AlterTableStmt(s) => alter::classify(sql, s),
-        NodeEnum::IndexStmt(s) => maintenance::create_index(sql, s),
-        NodeEnum::DropStmt(s) => maintenance::drop(sql, s),
-        NodeEnum::ReindexStmt(s) => maintenance::reindex(sql, s),
-        NodeEnum::VacuumStmt(s) => maintenance::vacuum(sql, s),
-        NodeEnum::TruncateStmt(s) => each_rel(
-            sql,
-            "TRUNCATE",
-            &s.relations,
-            AccessExclusive,
-            Work::None,
-            docs::TRUNCATE,
-        ),
-        NodeEnum::LockStmt(s) => {
-            // LockStmt.mode is PostgreSQL's LOCKMODE: 1 = AccessShareLock ... 8 = AccessExclusiveLock.
-            let Some(mode) = lock_mode(s.mode) else {
-                return Statement::not_modelled(sql, "LOCK");
-            };
-            each_rel(sql, "LOCK", &s.relations, mode, Work::None, docs::LOCK)
+pub(super) fn classify(sql: &str, node: &SyntaxNode) -> Statement {
+    match node.kind() {
+        K::ALTER_TABLE => alter::classify(sql, node, "ALTER TABLE"),
+        K::ALTER_FOREIGN_TABLE => alter::classify(sql, node, "ALTER FOREIGN TABLE"),
+        K::ALTER_INDEX => alter::classify(sql, node, "ALTER INDEX"),
+        K::ALTER_VIEW => alter::classify(sql, node, "ALTER VIEW"),
+        K::ALTER_MATERIALIZED_VIEW => alter::classify(sql, node, "ALTER MATERIALIZED VIEW"),
+        K::ALTER_SEQUENCE => alter::classify(sql, node, "ALTER SEQUENCE"),
+        K::ALTER_TRIGGER => match (
+            rel_of(node, K::ON_RELATION),
+            child(node, K::TRIGGER_RENAME_TO),
+        ) {
+            (Some(table), Some(_)) => rename(sql, "ALTER TRIGGER RENAME", table),
+            _ => Statement::not_modelled(sql, head(sql)),
+        },
+        K::CREATE_INDEX => maintenance::create_index(sql, node),
+        K::DROP_TABLE
+        | K::DROP_VIEW
+        | K::DROP_MATERIALIZED_VIEW
+        | K::DROP_FOREIGN_TABLE
+        | K::DROP_SEQUENCE
+        | K::DROP_INDEX
+        | K::DROP_TRIGGER => maintenance::drop(sql, node),
+        K::REINDEX => maintenance::reindex(sql, node),
+        K::VACUUM | K::ANALYZE => maintenance::vacuum(sql, node),
+        K::TRUNCATE => {
+            let rels = child(node, K::TABLE_LIST)
+                .map(|l| rels_below(&l, K::TABLE_RELATION_NAME))
+                .unwrap_or_default();
+            each_rel(
+                sql,
+                "TRUNCATE",
+                rels,
+                AccessExclusive,
+                Work::None,
+                docs::TRUNCATE,
+            )
         }
-        NodeEnum::ClusterStmt(s) => match &s.relation {
+        K::LOCK => {
+            let mode = match child(node, K::LOCK_MODE_CLAUSE) {
+                None => AccessExclusive,
+                Some(clause) => match clause.children().next().map(|m| m.kind()) {
+                    Some(K::ACCESS_SHARE) => AccessShare,
+                    Some(K::ROW_SHARE) => RowShare,
+                    Some(K::ROW_EXCLUSIVE) => RowExclusive,
+                    Some(K::SHARE_UPDATE_EXCLUSIVE) => ShareUpdateExclusive,
+                    Some(K::SHARE) => Share,
+                    Some(K::SHARE_ROW_EXCLUSIVE) => ShareRowExclusive,
+                    Some(K::EXCLUSIVE) => Exclusive,
+                    Some(K::ACCESS_EXCLUSIVE) => AccessExclusive,
+                    _ => return Statement::not_modelled(sql, "LOCK"),
+                },
+            };
+            let rels = child(node, K::RELATION_LIST)
+                .map(|l| rels_below(&l, K::RELATION_NAME))
+                .unwrap_or_default();
+            each_rel(sql, "LOCK", rels, mode, Work::None, docs::LOCK)
+        }
+        K::CLUSTER => match rel_of(node, K::TABLE_NAME_REF) {
             Some(r) => with_steps(
                 sql,
                 "CLUSTER",
                 vec![
                     step(
                         "CLUSTER",
-                        Target::named(rel(r)),
+                        Target::named(r),
                         AccessExclusive,
                         Work::Rewrite,
                         docs::CLUSTER,
@@ -51,12 +83,11 @@ pub(super) fn classify(sql: &str, node: &NodeEnum) -> Statement {
             ),
             None => Statement::not_modelled(sql, "CLUSTER"),
         },
-        NodeEnum::RefreshMatViewStmt(s) => {
-            let Some(r) = &s.relation else {
+        K::REFRESH => {
+            let Some(view) = rel_of(node, K::VIEW_REF) else {
                 return Statement::not_modelled(sql, "REFRESH MATERIALIZED VIEW");
             };
-            let view = rel(r);
-            if s.concurrent {
+            if has_token(node, K::CONCURRENTLY_KW) {
                 with_steps(
                     sql,
                     "REFRESH MATERIALIZED VIEW CONCURRENTLY",
@@ -79,14 +110,18 @@ pub(super) fn classify(sql: &str, node: &NodeEnum) -> Statement {
                 )
             }
         }
-        NodeEnum::RenameStmt(s) => rename(sql, s),
-        NodeEnum::CreateTrigStmt(s) => match &s.relation {
+        K::CREATE_TRIGGER => match rel_of(node, K::ON_RELATION) {
             Some(r) => with_steps(
                 sql,
                 "CREATE TRIGGER",
                 vec![step(
-                    format!("CREATE TRIGGER {}", s.trigname),
-                    Target::named(rel(r)),
+                    format!(
+                        "CREATE TRIGGER {}",
+                        child(node, K::TRIGGER)
+                            .map(|t| name(&t))
+                            .unwrap_or_default()
+                    ),
+                    Target::named(r),
                     ShareRowExclusive,
                     Work::None,
                     docs::CREATE_TRIGGER,
@@ -94,14 +129,14 @@ pub(super) fn classify(sql: &str, node: &NodeEnum) -> Statement {
             ),
             None => Statement::not_modelled(sql, "CREATE TRIGGER"),
         },
-        NodeEnum::CreateStmt(s) => create_table(sql, s),
-        NodeEnum::ViewStmt(s) => match (&s.view, s.replace) {
-            (Some(v), true) => with_steps(
+        K::CREATE_TABLE => create_table(sql, node),
+        K::CREATE_VIEW => match (rel_of(node, K::VIEW), child(node, K::OR_REPLACE)) {
+            (Some(v), Some(_)) => with_steps(
                 sql,
                 "CREATE OR REPLACE VIEW",
                 vec![step(
                     "CREATE OR REPLACE VIEW",
-                    Target::named(rel(v)),
+                    Target::named(v),
                     AccessExclusive,
                     Work::None,
                     docs::CREATE_OR_REPLACE_VIEW,
@@ -109,44 +144,54 @@ pub(super) fn classify(sql: &str, node: &NodeEnum) -> Statement {
             ),
             _ => Statement::new(sql, "CREATE VIEW"),
         },
-        NodeEnum::InsertStmt(s) => dml(sql, "INSERT", s.relation.as_ref()),
-        NodeEnum::UpdateStmt(s) => dml(sql, "UPDATE", s.relation.as_ref()),
-        NodeEnum::DeleteStmt(s) => dml(sql, "DELETE", s.relation.as_ref()),
-        NodeEnum::MergeStmt(s) => dml(sql, "MERGE", s.relation.as_ref()),
-        NodeEnum::SelectStmt(_) => select(sql, node),
-        NodeEnum::CreateStatsStmt(s) => each_rel(
-            sql,
-            "CREATE STATISTICS",
-            &s.relations,
-            ShareUpdateExclusive,
-            Work::None,
-            docs::VACUUM,
-        ),
-        NodeEnum::CommentStmt(s) => comment(sql, s.objtype, s.object.as_deref()),
-        NodeEnum::VariableSetStmt(s) => set(sql, s),
-        NodeEnum::TransactionStmt(s) => {
-            let control = match TransactionStmtKind::try_from(s.kind) {
-                Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart) => {
-                    Some(Control::Begin)
-                }
-                Ok(TransactionStmtKind::TransStmtCommit) => Some(Control::Commit),
-                Ok(TransactionStmtKind::TransStmtRollback) => Some(Control::Rollback),
-                _ => None,
-            };
-            Statement {
-                control,
-                ..Statement::new(sql, head(sql))
-            }
+        K::INSERT => dml(sql, "INSERT", rel_of(node, K::RELATION_NAME_REF)),
+        K::UPDATE => dml(sql, "UPDATE", rel_of(node, K::RELATION_NAME)),
+        K::DELETE => dml(sql, "DELETE", rel_of(node, K::RELATION_NAME)),
+        K::MERGE => dml(sql, "MERGE", rel_of(node, K::TABLE_RELATION_NAME)),
+        K::SELECT | K::COMPOUND_SELECT | K::PAREN_SELECT | K::SELECT_INTO => select(sql, node),
+        K::CREATE_STATISTICS => {
+            let rels = child(node, K::FROM_TABLE).and_then(|f| rel(&f));
+            each_rel(
+                sql,
+                "CREATE STATISTICS",
+                rels.into_iter().collect(),
+                ShareUpdateExclusive,
+                Work::None,
+                docs::VACUUM,
+            )
         }
+        K::COMMENT_ON => comment(sql, node),
+        K::SET => set(sql, node),
+        K::RESET => Statement {
+            control: child(node, K::CONFIG_PARAMETER_REF)
+                .map(|p| Control::Reset { name: name(&p) }),
+            ..Statement::new(sql, "RESET")
+        },
+        K::BEGIN => control(sql, Some(Control::Begin)),
+        K::COMMIT_TRANSACTION => control(sql, Some(Control::Commit)),
+        K::ROLLBACK_TRANSACTION => control(sql, Some(Control::Rollback)),
+        K::SAVEPOINT_CREATE
+        | K::RELEASE_SAVEPOINT
+        | K::ROLLBACK_TO_SAVEPOINT
+        | K::PREPARE_TRANSACTION
+        | K::COMMIT_PREPARED
+        | K::ROLLBACK_PREPARED => control(sql, None),
         // New objects that no running query can be using yet.
-        NodeEnum::CreateSeqStmt(_)
-        | NodeEnum::CreateFunctionStmt(_)
-        | NodeEnum::CreateSchemaStmt(_)
-        | NodeEnum::CreateEnumStmt(_)
-        | NodeEnum::CompositeTypeStmt(_)
-        | NodeEnum::CreateDomainStmt(_)
-        | NodeEnum::VariableShowStmt(_) => Statement::new(sql, head(sql)),
+        K::CREATE_SEQUENCE
+        | K::CREATE_FUNCTION
+        | K::CREATE_PROCEDURE
+        | K::CREATE_SCHEMA
+        | K::CREATE_TYPE
+        | K::CREATE_DOMAIN
+        | K::SHOW => Statement::new(sql, head(sql)),
         _ => Statement::not_modelled(sql, head(sql)),
+    }
+}
+
+fn control(sql: &str, control: Option<Control>) -> Statement {
+    Statement {
+        control,
+        ..Statement::new(sql, head(sql))
     }
 }
 
@@ -166,51 +211,32 @@ pub(super) fn with_steps(sql: &str, kind: &str, steps: Vec<Step>) -> Statement {
     }
 }
 
-fn lock_mode(n: i32) -> Option<LockMode> {
-    Some(match n {
-        1 => AccessShare,
-        2 => RowShare,
-        3 => RowExclusive,
-        4 => ShareUpdateExclusive,
-        5 => Share,
-        6 => ShareRowExclusive,
-        7 => Exclusive,
-        8 => AccessExclusive,
-        _ => return None,
-    })
-}
-
-fn range_vars(nodes: &[Node]) -> Vec<RelName> {
-    nodes
-        .iter()
-        .filter_map(|n| match &n.node {
-            Some(NodeEnum::RangeVar(r)) => Some(rel(r)),
-            _ => None,
-        })
-        .collect()
+/// The relations named by the `kind` children of a list.
+fn rels_below(list: &SyntaxNode, kind: K) -> Vec<RelName> {
+    children(list, kind).filter_map(|n| rel(&n)).collect()
 }
 
 fn each_rel(
     sql: &str,
     kind: &str,
-    nodes: &[Node],
+    rels: Vec<RelName>,
     mode: LockMode,
     work: Work,
     doc: Doc,
 ) -> Statement {
-    let steps = range_vars(nodes)
+    let steps = rels
         .into_iter()
         .map(|r| step(kind, Target::named(r), mode, work, doc))
         .collect();
     with_steps(sql, kind, steps)
 }
 
-fn dml(sql: &str, kind: &str, relation: Option<&RangeVar>) -> Statement {
+fn dml(sql: &str, kind: &str, relation: Option<RelName>) -> Statement {
     let steps = relation
         .map(|r| {
             vec![step(
                 kind,
-                Target::named(rel(r)),
+                Target::named(r),
                 RowExclusive,
                 Work::None,
                 docs::DML,
@@ -221,69 +247,60 @@ fn dml(sql: &str, kind: &str, relation: Option<&RangeVar>) -> Statement {
 }
 
 /// A SELECT takes ACCESS SHARE on what it reads (ROW SHARE with FOR UPDATE/SHARE).
-fn select(sql: &str, node: &NodeEnum) -> Statement {
-    let NodeEnum::SelectStmt(s) = node else {
-        return Statement::not_modelled(sql, "SELECT");
-    };
-    let mode = if s.locking_clause.is_empty() {
-        AccessShare
-    } else {
+fn select(sql: &str, node: &SyntaxNode) -> Statement {
+    let mode = if child(node, K::LOCKING_CLAUSE).is_some() {
         RowShare
+    } else {
+        AccessShare
     };
-    let ctes: Vec<String> = s
-        .with_clause
-        .iter()
-        .flat_map(|w| &w.ctes)
-        .filter_map(|c| match &c.node {
-            Some(NodeEnum::CommonTableExpr(c)) => Some(c.ctename.clone()),
-            _ => None,
-        })
+    let ctes: Vec<String> = node
+        .descendants()
+        .filter(|n| n.kind() == K::CTE_NAME)
+        .map(|n| name(&n))
         .collect();
     let mut steps: Vec<Step> = Vec::new();
-    for (n, ..) in node.nodes() {
-        if let NodeRef::RangeVar(r) = n {
-            let name = rel(r);
-            let is_cte = name.schema.is_none() && ctes.contains(&name.name);
-            if !is_cte && !steps.iter().any(|s| s.target.relation == name) {
-                steps.push(step(
-                    "SELECT",
-                    Target::named(name),
-                    mode,
-                    Work::None,
-                    docs::SELECT,
-                ));
-            }
+    for item in node
+        .descendants()
+        .filter(|n| n.kind() == K::RELATION_FROM_ITEM)
+    {
+        let Some(name) = rel_of(&item, K::RELATION_NAME_REF) else {
+            continue;
+        };
+        let is_cte = name.schema.is_none() && ctes.contains(&name.name);
+        if !is_cte && !steps.iter().any(|s| s.target.relation == name) {
+            steps.push(step(
+                "SELECT",
+                Target::named(name),
+                mode,
+                Work::None,
+                docs::SELECT,
+            ));
         }
     }
     with_steps(sql, "SELECT", steps)
 }
 
-fn create_table(sql: &str, s: &pg_query::protobuf::CreateStmt) -> Statement {
+fn create_table(sql: &str, node: &SyntaxNode) -> Statement {
     let mut steps = Vec::new();
-    if s.partbound.is_some() {
-        for parent in range_vars(&s.inh_relations) {
-            steps.push(step(
-                format!("CREATE TABLE ... PARTITION OF {parent}"),
-                Target::named(parent),
-                AccessExclusive,
-                Work::None,
-                docs::CREATE_PARTITION_OF,
-            ).safer("CREATE TABLE ... (LIKE parent INCLUDING ALL), then ALTER TABLE parent ATTACH PARTITION (SHARE UPDATE EXCLUSIVE on the parent)".into()));
-        }
+    if let Some(parent) = child(node, K::PARTITION_OF).and_then(|p| rel(&p)) {
+        steps.push(step(
+            format!("CREATE TABLE ... PARTITION OF {parent}"),
+            Target::named(parent),
+            AccessExclusive,
+            Work::None,
+            docs::CREATE_PARTITION_OF,
+        ).safer("CREATE TABLE ... (LIKE parent INCLUDING ALL), then ALTER TABLE parent ATTACH PARTITION (SHARE UPDATE EXCLUSIVE on the parent)".into()));
     }
-    let column_constraints = s.table_elts.iter().flat_map(|e| match &e.node {
-        Some(NodeEnum::ColumnDef(c)) => c.constraints.iter().collect::<Vec<_>>(),
-        _ => Vec::new(),
-    });
-    let table_constraints = s.table_elts.iter().chain(&s.constraints);
-    for n in column_constraints.chain(table_constraints) {
-        let Some(NodeEnum::Constraint(c)) = &n.node else {
-            continue;
-        };
-        if ConstrType::try_from(c.contype) != Ok(ConstrType::ConstrForeign) {
-            continue;
-        }
-        if let Some(pk) = c.pktable.as_ref().map(rel)
+    let args = child(node, K::TABLE_ARG_LIST);
+    let column_refs = args
+        .iter()
+        .flat_map(|a| children(a, K::COLUMN))
+        .flat_map(|c| children(&c, K::REFERENCES_CONSTRAINT));
+    let table_fks = args
+        .iter()
+        .flat_map(|a| children(a, K::FOREIGN_KEY_CONSTRAINT));
+    for c in column_refs.chain(table_fks) {
+        if let Some(pk) = rel_of(&c, K::TABLE_NAME_REF)
             && !steps.iter().any(|s: &Step| s.target.relation == pk)
         {
             steps.push(step(
@@ -298,23 +315,18 @@ fn create_table(sql: &str, s: &pg_query::protobuf::CreateStmt) -> Statement {
     with_steps(sql, "CREATE TABLE", steps)
 }
 
-fn comment(sql: &str, objtype: i32, object: Option<&Node>) -> Statement {
-    let parts = match object.and_then(|o| o.node.as_ref()) {
-        Some(NodeEnum::List(l)) => strings(&l.items),
-        _ => Vec::new(),
-    };
-    let target = match ObjectType::try_from(objtype) {
-        Ok(
-            ObjectType::ObjectTable
-            | ObjectType::ObjectView
-            | ObjectType::ObjectMatview
-            | ObjectType::ObjectIndex,
-        ) => rel_from_list_strs(&parts),
-        Ok(ObjectType::ObjectColumn) => {
-            rel_from_list_strs(parts.get(..parts.len().saturating_sub(1)).unwrap_or(&[]))
+fn comment(sql: &str, node: &SyntaxNode) -> Statement {
+    let target = node.children().find_map(|object| match object.kind() {
+        K::OBJECT_TABLE | K::OBJECT_VIEW | K::OBJECT_MATERIALIZED_VIEW | K::OBJECT_INDEX => {
+            rel(&object)
+        }
+        K::OBJECT_COLUMN => {
+            let mut parts = path(&object);
+            parts.pop();
+            rel_from_parts(parts)
         }
         _ => None,
-    };
+    });
     let steps = target
         .map(|t| {
             vec![step(
@@ -329,75 +341,49 @@ fn comment(sql: &str, objtype: i32, object: Option<&Node>) -> Statement {
     with_steps(sql, "COMMENT", steps)
 }
 
-fn set(sql: &str, s: &VariableSetStmt) -> Statement {
-    let value = s
-        .args
-        .iter()
-        .filter_map(|a| match &a.node {
-            Some(NodeEnum::AConst(c)) => c.val.as_ref().map(|v| match v {
-                pg_query::protobuf::a_const::Val::Sval(s) => s.sval.clone(),
-                pg_query::protobuf::a_const::Val::Ival(i) => i.ival.to_string(),
-                pg_query::protobuf::a_const::Val::Fval(f) => f.fval.clone(),
-                pg_query::protobuf::a_const::Val::Boolval(b) => b.boolval.to_string(),
-                pg_query::protobuf::a_const::Val::Bsval(b) => b.bsval.clone(),
-            }),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let name = s.name.to_ascii_lowercase();
-    let control = match VariableSetKind::try_from(s.kind) {
-        Ok(VariableSetKind::VarSetValue) => Some(Control::Set {
-            name,
-            value,
-            local: s.is_local,
-        }),
-        Ok(VariableSetKind::VarSetDefault | VariableSetKind::VarReset) => {
-            Some(Control::Reset { name })
+/// A SET value as the server stores it: string literals without their quotes.
+fn config_value(n: &SyntaxNode) -> String {
+    let text = n.text().to_string();
+    if n.kind() == K::LITERAL
+        && let Some(inner) = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\''))
+    {
+        return inner.replace("\'\'", "\'");
+    }
+    if n.kind() == K::CONFIG_VALUE_NAME {
+        return ident(text.trim());
+    }
+    text.trim().to_string()
+}
+
+fn set(sql: &str, node: &SyntaxNode) -> Statement {
+    let local = child(node, K::LOCAL_SCOPE).is_some();
+    let control = child(node, K::SET_CONFIG).and_then(|c| {
+        let name = name(&child(&c, K::CONFIG_PARAMETER_REF)?);
+        let value = child(&c, K::TO_CONFIG_VALUE)?;
+        if has_token(&value, K::DEFAULT_KW) {
+            return Some(Control::Reset { name });
         }
-        _ => None,
-    };
+        let value = value
+            .children()
+            .map(|v| config_value(&v))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Some(Control::Set { name, value, local })
+    });
     Statement {
         control,
-        ..Statement::new(
-            sql,
-            if s.kind == VariableSetKind::VarReset as i32 {
-                "RESET"
-            } else {
-                "SET"
-            },
-        )
+        ..Statement::new(sql, "SET")
     }
 }
 
 /// RENAME of a table, column, constraint or trigger takes ACCESS EXCLUSIVE on the table;
 /// an index rename only SHARE UPDATE EXCLUSIVE on the index.
-fn rename(sql: &str, s: &RenameStmt) -> Statement {
-    let Some(r) = &s.relation else {
-        return Statement::not_modelled(sql, "RENAME");
+pub(super) fn rename(sql: &str, kind: &str, relation: RelName) -> Statement {
+    let (mode, doc) = if kind == "ALTER INDEX RENAME" {
+        (ShareUpdateExclusive, docs::RENAME_INDEX)
+    } else {
+        (AccessExclusive, docs::ALTER_DEFAULT)
     };
-    let target = Target::named(rel(r));
-    let (kind, mode, doc) = match ObjectType::try_from(s.rename_type) {
-        Ok(ObjectType::ObjectIndex) => (
-            "ALTER INDEX RENAME",
-            ShareUpdateExclusive,
-            docs::RENAME_INDEX,
-        ),
-        Ok(ObjectType::ObjectColumn) => ("RENAME COLUMN", AccessExclusive, docs::ALTER_DEFAULT),
-        Ok(ObjectType::ObjectTabconstraint) => {
-            ("RENAME CONSTRAINT", AccessExclusive, docs::ALTER_DEFAULT)
-        }
-        Ok(ObjectType::ObjectTrigger) => {
-            ("ALTER TRIGGER RENAME", AccessExclusive, docs::ALTER_DEFAULT)
-        }
-        Ok(
-            ObjectType::ObjectTable
-            | ObjectType::ObjectView
-            | ObjectType::ObjectMatview
-            | ObjectType::ObjectSequence
-            | ObjectType::ObjectForeignTable,
-        ) => ("RENAME", AccessExclusive, docs::ALTER_DEFAULT),
-        _ => return Statement::not_modelled(sql, "RENAME"),
-    };
+    let target = Target::named(relation);
     with_steps(sql, kind, vec![step(kind, target, mode, Work::None, doc)])
 }

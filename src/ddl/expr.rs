@@ -1,49 +1,7 @@
-//! Small readers over the parse tree: names, and whether a DEFAULT expression is volatile.
-use pg_query::NodeEnum;
-use pg_query::protobuf::{Node, RangeVar};
+//! Whether a DEFAULT expression is volatile, read from squawk's syntax tree.
+use squawk_syntax::{SyntaxKind as K, SyntaxNode};
 
-use super::RelName;
-
-pub(super) fn rel(r: &RangeVar) -> RelName {
-    RelName {
-        schema: Some(r.schemaname.clone()).filter(|s| !s.is_empty()),
-        name: r.relname.clone(),
-    }
-}
-
-/// The strings of a name list such as `public.orders` or a function name.
-pub(super) fn strings(nodes: &[Node]) -> Vec<String> {
-    nodes
-        .iter()
-        .filter_map(|n| match &n.node {
-            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// A qualified name list as a relation: `[schema, name]` or `[name]`.
-pub(super) fn rel_from_list(nodes: &[Node]) -> Option<RelName> {
-    let mut parts = strings(nodes);
-    let name = parts.pop()?;
-    Some(RelName {
-        schema: parts.pop(),
-        name,
-    })
-}
-
-/// `rel_from_list` for names already read as strings.
-pub(super) fn rel_from_list_strs(parts: &[String]) -> Option<RelName> {
-    let nodes: Vec<Node> = parts
-        .iter()
-        .map(|p| Node {
-            node: Some(NodeEnum::String(pg_query::protobuf::String {
-                sval: p.clone(),
-            })),
-        })
-        .collect();
-    rel_from_list(&nodes)
-}
+use super::syntax::name;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Volatility {
@@ -106,7 +64,7 @@ const NOT_VOLATILE: &[&str] = &[
 ];
 
 /// How often PostgreSQL evaluates `expr` as a column default: once (stable) or per row.
-pub(super) fn volatility(expr: &Node) -> Volatility {
+pub(super) fn volatility(expr: &SyntaxNode) -> Volatility {
     let mut worst = Volatility::Stable;
     walk(expr, &mut worst);
     worst
@@ -123,59 +81,75 @@ fn note(worst: &mut Volatility, v: Volatility) {
     }
 }
 
-fn walk(node: &Node, worst: &mut Volatility) {
-    let Some(n) = &node.node else { return };
-    let each = |nodes: &[Node], worst: &mut Volatility| nodes.iter().for_each(|n| walk(n, worst));
-    match n {
-        NodeEnum::AConst(_) | NodeEnum::SqlvalueFunction(_) | NodeEnum::ParamRef(_) => {}
-        NodeEnum::TypeCast(c) => {
-            if let Some(arg) = &c.arg {
-                walk(arg, worst);
+/// Functions the grammar spells as keywords, evaluated from their arguments only.
+const TRANSPARENT: &[&str] = &["coalesce", "greatest", "least", "nullif"];
+
+fn walk(node: &SyntaxNode, worst: &mut Volatility) {
+    let each = |worst: &mut Volatility| node.children().for_each(|n| walk(&n, worst));
+    match node.kind() {
+        K::LITERAL => {}
+        // Types in casts and array bounds are no evaluation.
+        K::PATH_TYPE
+        | K::ARRAY_TYPE
+        | K::CHARACTER_TYPE
+        | K::VARCHAR_TYPE
+        | K::BIT_TYPE
+        | K::BIT_VARYING_TYPE
+        | K::DOUBLE_TYPE
+        | K::TIME_TYPE
+        | K::TIMESTAMP_TYPE
+        | K::INTERVAL_TYPE
+        | K::PERCENT_TYPE
+        | K::COLON_COLON => {}
+        K::CAST_EXPR
+        | K::BIN_EXPR
+        | K::PREFIX_EXPR
+        | K::POSTFIX_EXPR
+        | K::ARRAY_EXPR
+        | K::TUPLE_EXPR
+        | K::CASE_EXPR
+        | K::WHEN_CLAUSE_LIST
+        | K::WHEN_CLAUSE
+        | K::ELSE_CLAUSE
+        | K::ARG_LIST
+        | K::ARG => each(worst),
+        K::PAREN_EXPR => {
+            if node
+                .children()
+                .any(|c| matches!(c.kind(), K::SELECT | K::COMPOUND_SELECT))
+            {
+                note(worst, Volatility::Unknown("a subquery".into()));
+            } else {
+                each(worst);
             }
         }
-        NodeEnum::AExpr(e) => {
-            for side in [&e.lexpr, &e.rexpr].into_iter().flatten() {
-                walk(side, worst);
-            }
-        }
-        NodeEnum::BoolExpr(b) => each(&b.args, worst),
-        NodeEnum::CoalesceExpr(c) => each(&c.args, worst),
-        NodeEnum::MinMaxExpr(m) => each(&m.args, worst),
-        NodeEnum::AArrayExpr(a) => each(&a.elements, worst),
-        NodeEnum::RowExpr(r) => each(&r.args, worst),
-        NodeEnum::List(l) => each(&l.items, worst),
-        NodeEnum::NullTest(t) => {
-            if let Some(arg) = &t.arg {
-                walk(arg, worst);
-            }
-        }
-        NodeEnum::CaseExpr(c) => {
-            each(&c.args, worst);
-            for e in [&c.arg, &c.defresult].into_iter().flatten() {
-                walk(e, worst);
-            }
-        }
-        NodeEnum::CaseWhen(w) => {
-            for e in [&w.expr, &w.result].into_iter().flatten() {
-                walk(e, worst);
-            }
-        }
-        NodeEnum::FuncCall(f) => {
-            let name = strings(&f.funcname);
-            let base = name
-                .last()
-                .map(|s| s.to_ascii_lowercase())
-                .unwrap_or_default();
-            let shown = format!("{}()", name.join("."));
+        // CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_USER, LOCALTIME...: stable, evaluated once.
+        K::NAME_REF
+            if node
+                .first_token()
+                .is_some_and(|t| t.kind() != K::IDENT && t.kind().is_keyword()) => {}
+        K::CALL_EXPR => {
+            let Some(callee) = node.children().find(|c| c.kind() != K::ARG_LIST) else {
+                return note(worst, Volatility::Unknown("the expression".into()));
+            };
+            let shown_name = name(&callee);
+            let base = shown_name
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let shown = format!("{shown_name}()");
             if VOLATILE.contains(&base.as_str()) {
                 note(worst, Volatility::Volatile(shown));
-            } else if NOT_VOLATILE.contains(&base.as_str()) {
-                each(&f.args, worst);
+            } else if NOT_VOLATILE.contains(&base.as_str()) || TRANSPARENT.contains(&base.as_str())
+            {
+                node.children()
+                    .filter(|c| c.kind() == K::ARG_LIST)
+                    .for_each(|a| walk(&a, worst));
             } else {
                 note(worst, Volatility::Unknown(shown));
             }
         }
-        NodeEnum::SubLink(_) => note(worst, Volatility::Unknown("a subquery".into())),
         _ => note(worst, Volatility::Unknown("the expression".into())),
     }
 }

@@ -1,28 +1,27 @@
 //! Index builds and drops, REINDEX and VACUUM: the statements whose CONCURRENTLY forms
 //! trade a weaker lock for waiting on other transactions.
-use pg_query::NodeEnum;
-use pg_query::protobuf::{
-    DropStmt, IndexStmt, Node, ObjectType, ReindexObjectType, ReindexStmt, VacuumStmt,
-};
+use squawk_syntax::{SyntaxKind as K, SyntaxNode};
 
 use super::commands::{head, with_steps};
 use super::docs;
-use super::expr::{rel, rel_from_list_strs, strings};
+use super::syntax::{child, children, has_token, name, rel, rel_of};
 use super::{RelName, Statement, Target, Work, step};
 use crate::lockmode::LockMode::*;
 
-pub(super) fn create_index(sql: &str, s: &IndexStmt) -> Statement {
-    let Some(r) = &s.relation else {
+pub(super) fn create_index(sql: &str, s: &SyntaxNode) -> Statement {
+    let Some(table) = rel_of(s, K::TABLE_RELATION_NAME) else {
         return Statement::not_modelled(sql, "CREATE INDEX");
     };
-    let table = rel(r);
-    let unique = if s.unique { "UNIQUE " } else { "" };
-    let name = if s.idxname.is_empty() {
-        String::new()
+    let unique = if has_token(s, K::UNIQUE_KW) {
+        "UNIQUE "
     } else {
-        format!(" {}", s.idxname)
+        ""
     };
-    if s.concurrent {
+    let name = match child(s, K::INDEX) {
+        Some(i) => format!(" {}", name(&i)),
+        None => String::new(),
+    };
+    if has_token(s, K::CONCURRENTLY_KW) {
         return Statement {
             waits_for_old_snapshots: true,
             no_transaction_block: true,
@@ -62,28 +61,16 @@ pub(super) fn create_index(sql: &str, s: &IndexStmt) -> Statement {
     )
 }
 
-pub(super) fn drop(sql: &str, s: &DropStmt) -> Statement {
-    let names: Vec<Vec<String>> = s
-        .objects
-        .iter()
-        .filter_map(|n| match &n.node {
-            Some(NodeEnum::List(l)) => Some(strings(&l.items)),
-            _ => None,
-        })
-        .collect();
-    let as_rel = |parts: &[String]| rel_from_list_strs(parts);
-    let kind = match ObjectType::try_from(s.remove_type) {
-        Ok(ObjectType::ObjectTable) => "DROP TABLE",
-        Ok(ObjectType::ObjectView) => "DROP VIEW",
-        Ok(ObjectType::ObjectMatview) => "DROP MATERIALIZED VIEW",
-        Ok(ObjectType::ObjectForeignTable) => "DROP FOREIGN TABLE",
-        Ok(ObjectType::ObjectSequence) => "DROP SEQUENCE",
-        Ok(ObjectType::ObjectIndex) => return drop_index(sql, s, &names),
-        Ok(ObjectType::ObjectTrigger) => {
-            // DROP TRIGGER t ON tbl: the last name is the trigger, the rest name the table.
-            let steps = names
-                .iter()
-                .filter_map(|parts| as_rel(parts.get(..parts.len().saturating_sub(1))?))
+pub(super) fn drop(sql: &str, s: &SyntaxNode) -> Statement {
+    let (kind, names) = match s.kind() {
+        K::DROP_TABLE => ("DROP TABLE", K::TABLE_NAME_REF),
+        K::DROP_VIEW => ("DROP VIEW", K::VIEW_REF),
+        K::DROP_MATERIALIZED_VIEW => ("DROP MATERIALIZED VIEW", K::VIEW_REF),
+        K::DROP_FOREIGN_TABLE => ("DROP FOREIGN TABLE", K::TABLE_NAME_REF),
+        K::DROP_SEQUENCE => ("DROP SEQUENCE", K::SEQUENCE_REF),
+        K::DROP_INDEX => return drop_index(sql, s),
+        K::DROP_TRIGGER => {
+            let steps = rel_of(s, K::ON_RELATION)
                 .map(|t| {
                     step(
                         "DROP TRIGGER",
@@ -93,14 +80,14 @@ pub(super) fn drop(sql: &str, s: &DropStmt) -> Statement {
                         docs::ALTER_DEFAULT,
                     )
                 })
+                .into_iter()
                 .collect();
             return with_steps(sql, "DROP TRIGGER", steps);
         }
         _ => return Statement::not_modelled(sql, head(sql)),
     };
-    let steps = names
-        .iter()
-        .filter_map(|p| as_rel(p))
+    let steps = children(s, names)
+        .filter_map(|n| rel(&n))
         .map(|t| {
             step(
                 kind,
@@ -114,10 +101,11 @@ pub(super) fn drop(sql: &str, s: &DropStmt) -> Statement {
     with_steps(sql, kind, steps)
 }
 
-fn drop_index(sql: &str, s: &DropStmt, names: &[Vec<String>]) -> Statement {
+fn drop_index(sql: &str, s: &SyntaxNode) -> Statement {
+    let concurrent = has_token(s, K::CONCURRENTLY_KW);
     let mut steps = Vec::new();
-    for index in names.iter().filter_map(|p| rel_from_list_strs(p)) {
-        if s.concurrent {
+    for index in children(s, K::INDEX_REF).filter_map(|n| rel(&n)) {
+        if concurrent {
             steps.push(
                 step(
                     format!("DROP INDEX CONCURRENTLY {index}"),
@@ -150,49 +138,50 @@ fn drop_index(sql: &str, s: &DropStmt, names: &[Vec<String>]) -> Statement {
             ));
         }
     }
-    let kind = if s.concurrent {
+    let kind = if concurrent {
         "DROP INDEX CONCURRENTLY"
     } else {
         "DROP INDEX"
     };
     Statement {
-        no_transaction_block: s.concurrent,
+        no_transaction_block: concurrent,
         ..with_steps(sql, kind, steps)
     }
 }
 
-fn has_option(options: &[Node], name: &str) -> bool {
-    options.iter().any(
-        |n| matches!(&n.node, Some(NodeEnum::DefElem(d)) if d.defname.eq_ignore_ascii_case(name)),
-    )
-}
-
-pub(super) fn reindex(sql: &str, s: &ReindexStmt) -> Statement {
-    let concurrent = has_option(&s.params, "concurrently");
-    let Some(r) = &s.relation else {
+pub(super) fn reindex(sql: &str, s: &SyntaxNode) -> Statement {
+    let Some(target) = s
+        .children()
+        .find(|c| matches!(c.kind(), K::REINDEX_TARGET_INDEX | K::REINDEX_TARGET_TABLE))
+    else {
         return Statement::not_modelled(sql, "REINDEX");
     };
-    let name = rel(r);
-    let steps = match (ReindexObjectType::try_from(s.kind), concurrent) {
-        (Ok(ReindexObjectType::ReindexObjectIndex), false) => vec![
+    let concurrent = has_token(&target, K::CONCURRENTLY_KW)
+        || child(s, K::REINDEX_OPTION_LIST)
+            .is_some_and(|o| child(&o, K::REINDEX_OPTION_CONCURRENTLY).is_some());
+    let Some(name) = rel(&target) else {
+        return Statement::not_modelled(sql, "REINDEX");
+    };
+    let index = target.kind() == K::REINDEX_TARGET_INDEX;
+    let steps = match (index, concurrent) {
+        (true, false) => vec![
             step(format!("REINDEX INDEX {name}"), Target::table_of(name.clone()), Share, Work::Scan, docs::REINDEX)
                 .safer(format!("REINDEX INDEX CONCURRENTLY {name} (PostgreSQL 12+)")),
             step(format!("REINDEX INDEX {name}"), Target::named(name), AccessExclusive, Work::Scan, docs::REINDEX),
         ],
-        (Ok(ReindexObjectType::ReindexObjectTable), false) => vec![
+        (false, false) => vec![
             step(format!("REINDEX TABLE {name}"), Target::named(name.clone()), Share, Work::Scan, docs::REINDEX)
                 .when("each index is also locked ACCESS EXCLUSIVE while it is rebuilt, which blocks queries planned on the table".into())
                 .safer(format!("REINDEX TABLE CONCURRENTLY {name} (PostgreSQL 12+)")),
         ],
-        (Ok(ReindexObjectType::ReindexObjectIndex), true) => vec![
+        (true, true) => vec![
             step(format!("REINDEX INDEX CONCURRENTLY {name}"), Target::table_of(name), ShareUpdateExclusive, Work::Scan, docs::REINDEX_CONCURRENTLY)
                 .waits_for(Share),
         ],
-        (Ok(ReindexObjectType::ReindexObjectTable), true) => vec![
+        (false, true) => vec![
             step(format!("REINDEX TABLE CONCURRENTLY {name}"), Target::named(name), ShareUpdateExclusive, Work::Scan, docs::REINDEX_CONCURRENTLY)
                 .waits_for(Share),
         ],
-        _ => return Statement::not_modelled(sql, "REINDEX"),
     };
     let kind = if concurrent {
         "REINDEX CONCURRENTLY"
@@ -206,17 +195,30 @@ pub(super) fn reindex(sql: &str, s: &ReindexStmt) -> Statement {
     }
 }
 
-pub(super) fn vacuum(sql: &str, s: &VacuumStmt) -> Statement {
-    let rels: Vec<RelName> = s
-        .rels
-        .iter()
-        .filter_map(|n| match &n.node {
-            Some(NodeEnum::VacuumRelation(v)) => v.relation.as_ref().map(rel),
-            _ => None,
+/// VACUUM and ANALYZE; FULL may be a keyword or an option in parentheses.
+pub(super) fn vacuum(sql: &str, s: &SyntaxNode) -> Statement {
+    let rels: Vec<RelName> = child(s, K::TABLE_AND_COLUMNS_LIST)
+        .map(|l| {
+            children(&l, K::TABLE_AND_COLUMNS)
+                .filter_map(|t| rel_of(&t, K::TABLE_RELATION_NAME))
+                .collect()
         })
-        .collect();
-    let full = has_option(&s.options, "full");
-    let kind = match (s.is_vacuumcmd, full) {
+        .unwrap_or_default();
+    let is_vacuumcmd = s.kind() == K::VACUUM;
+    let full = has_token(s, K::FULL_KW)
+        || child(s, K::VACUUM_OPTION_LIST).is_some_and(|l| {
+            children(&l, K::VACUUM_OPTION).any(|o| {
+                let named = child(&o, K::VACUUM_OPTION_NAME).map(|n| name(&n));
+                let off = child(&o, K::VACUUM_OPTION_VALUE).is_some_and(|v| {
+                    matches!(
+                        v.text().to_string().trim().to_ascii_lowercase().as_str(),
+                        "false" | "off" | "0"
+                    )
+                });
+                named.as_deref() == Some("full") && !off
+            })
+        });
+    let kind = match (is_vacuumcmd, full) {
         (false, _) => "ANALYZE",
         (true, true) => "VACUUM FULL",
         (true, false) => "VACUUM",
@@ -227,7 +229,7 @@ pub(super) fn vacuum(sql: &str, s: &VacuumStmt) -> Statement {
     }
     let steps = rels
         .into_iter()
-        .map(|r| match (s.is_vacuumcmd, full) {
+        .map(|r| match (is_vacuumcmd, full) {
             (true, true) => step(
                 kind,
                 Target::named(r),
@@ -253,7 +255,7 @@ pub(super) fn vacuum(sql: &str, s: &VacuumStmt) -> Statement {
         })
         .collect();
     Statement {
-        no_transaction_block: s.is_vacuumcmd,
+        no_transaction_block: is_vacuumcmd,
         ..with_steps(sql, kind, steps)
     }
 }

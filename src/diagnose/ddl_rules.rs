@@ -51,7 +51,7 @@ fn lock_on<'a>(s: &'a Session, target: &Target) -> Option<&'a Lock> {
 }
 
 /// Each migration's statement, classified once per analysis: both rules below need it, and
-/// parsing with pg_query was the largest single cost of the analysis.
+/// parsing each statement was the largest single cost of the analysis.
 pub(super) struct MigrationStatements(HashMap<i32, Result<Option<Statement>, String>>);
 
 impl MigrationStatements {
@@ -59,7 +59,10 @@ impl MigrationStatements {
         MigrationStatements(
             a.migrations
                 .keys()
-                .filter_map(|&m| a.session(m).map(|s| (m, statement_for(s))))
+                .filter_map(|&m| {
+                    a.session(m)
+                        .map(|s| (m, statement_for(s, a.snapshot.server.query_size)))
+                })
                 .collect(),
         )
     }
@@ -75,13 +78,16 @@ impl MigrationStatements {
 
 /// The statement of the migration's text that explains its awaited lock: the one naming
 /// that relation, else the first that takes a lock. None when nothing parses.
-fn statement_for(s: &Session) -> Result<Option<Statement>, String> {
+fn statement_for(s: &Session, query_size: Option<i32>) -> Result<Option<Statement>, String> {
     let query = s.query.as_deref().unwrap_or_default();
-    let all = ddl::classify(query);
+    let all = ddl::classify_activity(query, query_size);
     if let Some(unknown) = all.iter().find(|st| st.is_unknown())
         && !all.iter().any(|st| !st.steps.is_empty())
     {
-        return Err(first_line(&unknown.sql, 40));
+        return Err(match &unknown.outcome {
+            ddl::Outcome::Unknown { reason, .. } if reason == ddl::TRUNCATED => reason.clone(),
+            _ => first_line(&unknown.sql, 40),
+        });
     }
     let awaited = s.awaited_lock();
     let matching = all.iter().position(|st| {
@@ -101,6 +107,11 @@ pub(super) fn lock_reason(s: &Session, statements: &MigrationStatements) -> Opti
     let st = match statements.get(s.pid) {
         Ok(Some(st)) => st,
         Ok(None) => return None,
+        Err(e) if e == ddl::TRUNCATED => {
+            return Some(format!(
+                "{e}: pg_stat_activity cut the text at track_activity_query_size, so why it needs this lock is not known."
+            ));
+        }
         Err(_) => {
             return Some(
                 "pglocks cannot parse its statement (cut at track_activity_query_size?), so why it needs this lock is unknown."

@@ -10,7 +10,7 @@ use crate::lockmode::LockMode;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Advice {
-    /// "warning" or "info".
+    /// "error" (the statement will fail), "warning" or "info".
     pub severity: &'static str,
     pub code: &'static str,
     /// The statement it is about (1-based), or None for the whole file.
@@ -21,15 +21,6 @@ pub struct Advice {
 fn warning(code: &'static str, statement: Option<usize>, message: String) -> Advice {
     Advice {
         severity: "warning",
-        code,
-        statement,
-        message,
-    }
-}
-
-fn info(code: &'static str, statement: Option<usize>, message: String) -> Advice {
-    Advice {
-        severity: "info",
         code,
         statement,
         message,
@@ -74,18 +65,6 @@ pub fn advise(reports: &[StatementReport], facts: &ServerFacts) -> Vec<Advice> {
                     r.index, st.kind
                 ),
             ));
-        }
-        for lock in &r.locks {
-            if lock.relation.is_none() {
-                out.push(info(
-                    "relation_not_found",
-                    Some(r.index),
-                    format!(
-                        "{} does not exist now (created earlier in this migration?): nobody can be holding a lock on it.",
-                        lock.target
-                    ),
-                ));
-            }
         }
         step_advice(r, &mut out);
     }

@@ -228,7 +228,9 @@ pub fn evaluate(statements: Vec<Statement>, facts: &ServerFacts, cx: Context<'_>
             would_wait,
         });
     }
-    let advice = advice::advise(&reports, facts);
+    let (mut advice, missing) = super::existence::check(&reports);
+    reasons.extend(missing);
+    advice.extend(advice::advise(&reports, facts));
     if cx.settings.strict {
         let warnings = advice.iter().filter(|a| a.severity == "warning").count();
         if warnings > 0 {

@@ -1,11 +1,11 @@
-//! Statement text cut into pieces by sqlparser's tokenizer (PostgreSQL dialect), each piece
-//! either kept verbatim or marked as a literal to hide.
+//! Statement text cut into pieces by squawk's PostgreSQL lexer (the same front end as the
+//! DDL classifier), each piece either kept verbatim or marked as a literal to hide.
 //!
-//! Anything the tokenizer cannot read (pg_stat_activity cuts statements in the middle of a
-//! string at track_activity_query_size) is hidden from the point where reading failed to
-//! the end: an unreadable tail may be the inside of a string, so none of it is shown.
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Whitespace};
+//! Anything the lexer cannot read (pg_stat_activity cuts statements in the middle of a
+//! string at track_activity_query_size; an unterminated comment, quoted identifier or
+//! dollar body; a character PostgreSQL does not lex) is hidden from that point to the end:
+//! an unreadable tail may be the inside of a string, so none of it is shown.
+use squawk_lexer::{LiteralKind, TokenKind, tokenize};
 
 /// What stands in for one literal.
 pub const LITERAL: &str = "?";
@@ -57,81 +57,87 @@ impl<'a> Piece<'a> {
 
 /// The statement as pieces whose texts, joined, are the redacted statement.
 pub fn pieces(sql: &str) -> Vec<Piece<'_>> {
-    let dialect = PostgreSqlDialect {};
-    let mut tokens: Vec<TokenWithSpan> = Vec::new();
-    // On error, `tokens` still holds every token read before the failure.
-    let failed = Tokenizer::new(&dialect, sql)
-        .with_unescape(false)
-        .tokenize_with_location_into_buf(&mut tokens)
-        .is_err();
-    let mut offsets = Offsets::new(sql);
-    let mut out = Vec::with_capacity(tokens.len() + 1);
-    let mut done = 0;
-    for t in &tokens {
-        let (Some(start), Some(end)) = (offsets.at(t.span.start), offsets.at(t.span.end)) else {
+    let mut out: Vec<Piece<'_>> = Vec::new();
+    let mut start = 0usize;
+    for token in tokenize(sql) {
+        let end = start.saturating_add(token.len as usize).min(sql.len());
+        let Some(text) = sql.get(start..end) else {
             break;
         };
-        if start < done || end < start {
-            break;
+        match piece(token.kind, text) {
+            Some(p) => {
+                // `::` comes as two colons; the list squasher reads it as one cast symbol.
+                if p.is(":") && out.last().is_some_and(|l| l.is(":")) {
+                    out.pop();
+                    out.push(Piece::kept(Kind::Symbol, &sql[end - 2..end]));
+                } else {
+                    out.push(p);
+                }
+            }
+            None => {
+                out.push(Piece::hidden(UNREADABLE_TAIL));
+                return out;
+            }
         }
-        if start > done {
-            // The tokenizer skipped text: show it only if it cannot carry data.
-            out.push(gap(&sql[done..start]));
-        }
-        out.push(classify(&t.token, &sql[start..end]));
-        done = end;
+        start = end;
     }
-    if done < sql.len() {
-        let rest = &sql[done..];
-        if failed || !rest.trim().is_empty() {
-            out.push(Piece::hidden(UNREADABLE_TAIL));
-        }
+    if start < sql.len() {
+        out.push(Piece::hidden(UNREADABLE_TAIL));
     }
     out
 }
 
-fn gap(text: &str) -> Piece<'_> {
-    if text.chars().all(char::is_whitespace) {
-        Piece::kept(Kind::Blank, text)
-    } else {
-        Piece::hidden(LITERAL)
-    }
-}
-
-fn classify<'a>(token: &Token, text: &'a str) -> Piece<'a> {
-    match token {
-        Token::Word(w) => Piece {
-            kind: Kind::Word,
-            text: text.into(),
-            word: w
-                .quote_style
-                .is_none()
-                .then(|| w.value.to_ascii_uppercase()),
-        },
-        Token::Whitespace(Whitespace::SingleLineComment { .. }) => Piece {
+/// The piece for one token, or None when reading must stop here (unterminated or unknown).
+fn piece(kind: TokenKind, text: &str) -> Option<Piece<'_>> {
+    Some(match kind {
+        TokenKind::Whitespace => Piece::kept(Kind::Blank, text),
+        // Comments can quote anything, so only their shape stays.
+        TokenKind::LineComment => Piece {
             kind: Kind::Blank,
-            // Comments can quote anything, so only their shape stays.
-            text: if text.ends_with('\n') {
-                "-- ?\n".into()
-            } else {
-                "-- ?".into()
-            },
+            text: "-- ?".into(),
             word: None,
         },
-        Token::Whitespace(Whitespace::MultiLineComment(_)) => Piece {
+        TokenKind::BlockComment { terminated: true } => Piece {
             kind: Kind::Blank,
             text: "/* ? */".into(),
             word: None,
         },
-        Token::Whitespace(_) => Piece::kept(Kind::Blank, text),
-        // Bind parameters ($1) carry no data; anything else the tokenizer calls a
-        // placeholder might.
-        Token::Placeholder(p) if is_bind_parameter(p) => Piece::kept(Kind::Symbol, text),
-        Token::Number(..) | Token::Placeholder(_) => Piece::hidden(LITERAL),
-        // Every other token is an operator or punctuation, or a kind of string (there are
-        // many, and new versions add more): only pure symbols are shown.
+        TokenKind::Ident => Piece {
+            kind: Kind::Word,
+            text: text.into(),
+            word: Some(text.to_ascii_uppercase()),
+        },
+        TokenKind::QuotedIdent {
+            terminated: true, ..
+        } => Piece::kept(Kind::Word, text),
+        TokenKind::Literal { kind } if terminated(kind) => Piece::hidden(LITERAL),
+        // Bind parameters ($1) carry no data.
+        TokenKind::PositionalParam { .. } if is_bind_parameter(text) => {
+            Piece::kept(Kind::Symbol, text)
+        }
+        TokenKind::PositionalParam { .. } => Piece::hidden(LITERAL),
+        TokenKind::Unknown
+        | TokenKind::Eof
+        | TokenKind::Literal { .. }
+        | TokenKind::BlockComment { .. }
+        | TokenKind::QuotedIdent { .. } => return None,
+        // Operators and punctuation: shown only if they are pure symbols.
         _ if text.chars().all(is_symbol) => Piece::kept(Kind::Symbol, text),
-        _ => Piece::hidden(LITERAL),
+        _ => return None,
+    })
+}
+
+/// Whether a literal ends where PostgreSQL would end it (numbers always do).
+fn terminated(kind: LiteralKind) -> bool {
+    match kind {
+        LiteralKind::Int { .. } | LiteralKind::Numeric { .. } => true,
+        LiteralKind::Str { terminated }
+        | LiteralKind::NationalStr { terminated }
+        | LiteralKind::ByteStr { terminated }
+        | LiteralKind::BitStr { terminated }
+        | LiteralKind::DollarQuotedString { terminated }
+        | LiteralKind::UnicodeEscStr { terminated }
+        | LiteralKind::EscStr { terminated } => terminated,
     }
 }
 
@@ -142,47 +148,6 @@ fn is_bind_parameter(p: &str) -> bool {
 
 fn is_symbol(c: char) -> bool {
     c.is_ascii_punctuation() && !matches!(c, '\'' | '"' | '$' | '`')
-}
-
-/// Byte offsets of tokenizer locations, which count lines from 1 and characters within a
-/// line from 1, exactly as sqlparser's tokenizer advances. Locations arrive in order, so
-/// one forward walk serves them all.
-struct Offsets<'a> {
-    chars: std::str::CharIndices<'a>,
-    len: usize,
-    line: u64,
-    column: u64,
-    byte: usize,
-}
-
-impl<'a> Offsets<'a> {
-    fn new(text: &'a str) -> Self {
-        Offsets {
-            chars: text.char_indices(),
-            len: text.len(),
-            line: 1,
-            column: 1,
-            byte: 0,
-        }
-    }
-
-    fn at(&mut self, loc: Location) -> Option<usize> {
-        while (self.line, self.column) < (loc.line, loc.column) {
-            let (i, c) = self.chars.next()?;
-            self.byte = i + c.len_utf8();
-            if c == '\n' {
-                self.line += 1;
-                self.column = 1;
-            } else {
-                self.column += 1;
-            }
-        }
-        if (self.line, self.column) == (loc.line, loc.column) {
-            Some(self.byte.min(self.len))
-        } else {
-            None
-        }
-    }
 }
 
 #[cfg(test)]
@@ -204,6 +169,24 @@ mod tests {
         assert_eq!(
             joined("select 'a', E'b\\'c', 42, 1.5e3, x'ff', b'01', U&'d\\0061t' from t"),
             "select ?, ?, ?, ?, ?, ?, ? from t"
+        );
+    }
+
+    #[test]
+    fn cut_or_unknown_text_hides_the_rest() {
+        for (sql, shown) in [
+            ("select 'cut here", "select ?…"),
+            ("select E'a\\' b' , 'cut", "select ? , ?…"),
+            ("select $t$ body; 'x' $t", "select ?…"),
+            ("select 1 /* a /* nested */ still comment", "select ? ?…"),
+            ("select U&'d\\0061t' , \"cut", "select ? , ?…"),
+            ("select 1 \\ secret", "select ? ?…"),
+        ] {
+            assert_eq!(joined(sql), shown, "{sql}");
+        }
+        assert_eq!(
+            joined("select /* a /* b */ c */ 1, E'x\\'y', $$z$$ from t"),
+            "select /* ? */ ?, ?, ? from t"
         );
     }
 

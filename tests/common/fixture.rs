@@ -112,6 +112,7 @@ pub fn pileup() -> Snapshot {
             version: "15.18".into(),
             version_num: 150018,
             max_connections: 100,
+            query_size: None,
         },
         sessions,
     }

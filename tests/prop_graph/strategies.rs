@@ -215,6 +215,7 @@ pub fn snapshot() -> impl Strategy<Value = Snapshot> {
                 version: format!("{}.0", version_num / 10_000),
                 version_num,
                 max_connections: 100,
+                query_size: None,
             },
             sessions,
         })
