@@ -64,7 +64,8 @@ pub struct GuardArgs {
     /// Say what the breaker would do, and never signal anyone
     #[arg(long)]
     pub dry_run: bool,
-    /// The recording to write [default: pglocks-guard-TIME.jsonl in --evidence-dir]
+    /// The recording to write [default: pglocks-guard-TIME-PID.jsonl in --evidence-dir]; the
+    /// incident report goes beside it as .md
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
     /// Where the recording and the incident report go
