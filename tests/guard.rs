@@ -594,13 +594,16 @@ fn pgbouncer(server_port: &str) -> Bouncer {
             .unwrap();
     }
     let ini = dir.path().join("pgbouncer.ini");
-    let mut cmd = if nix::unistd::Uid::effective().is_root() {
-        let mut c = std::process::Command::new("runuser");
-        c.args(["-u", "postgres", "--", bin]);
-        c
-    } else {
-        std::process::Command::new(bin)
-    };
+    let mut cmd = std::process::Command::new(bin);
+    // Started as the server's account itself (not through runuser, which would outlive a
+    // kill and leave PgBouncer running), so dropping the Bouncer ends it.
+    if nix::unistd::Uid::effective().is_root() {
+        use std::os::unix::process::CommandExt;
+        let user = nix::unistd::User::from_name("postgres")
+            .unwrap()
+            .expect("a postgres account to run PgBouncer as");
+        cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+    }
     let child = cmd
         .arg(&ini)
         .stdout(Stdio::null())
