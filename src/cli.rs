@@ -42,6 +42,9 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Before a migration runs: the lock each statement needs and who would block it now.
     Preflight(PreflightArgs),
+    /// Run a migration command under a circuit breaker: cancel its statement when it waits
+    /// too long for a lock or too many sessions queue behind it, then retry.
+    Guard(crate::guard::GuardArgs),
 }
 
 /// Exit 0: it can run now; 2: a statement would wait, or would scan or rewrite a large table

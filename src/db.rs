@@ -3,6 +3,7 @@
 mod connect;
 pub mod conninfo;
 mod error;
+mod guard;
 mod poll;
 mod preflight;
 mod signal;
@@ -11,5 +12,6 @@ mod tool_rows;
 
 pub use connect::{Connection, Privileges, connect};
 pub use error::DbError;
+pub use guard::{ClientBackend, GuardCancel};
 pub use poll::poll_statement;
 pub use signal::{Signal, SignalOutcome};

@@ -10,6 +10,7 @@ pub mod ddl;
 pub mod demo;
 pub mod diagnose;
 pub mod graph;
+pub mod guard;
 pub mod headless;
 pub mod humanize;
 pub mod lockmode;

@@ -14,7 +14,14 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap's first line says what is wrong; the usage block after it is noise here.
             let text = e.to_string();
-            let line = text.lines().next().unwrap_or("invalid arguments");
+            let mut lines = text.lines();
+            let mut line = lines.next().unwrap_or("invalid arguments").to_string();
+            // "the following required arguments were not provided:" names them next.
+            if line.ends_with(':')
+                && let Some(next) = lines.next()
+            {
+                line = format!("{line} {}", next.trim());
+            }
             eprintln!("pglocks: {}", line.trim_start_matches("error: "));
             // 1, not clap's usual 2: `preflight` uses 2 for "would wait", and a deploy gate
             // must not mistake a typo for a verdict.
@@ -34,6 +41,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The guard's exit code is the command's, or its own documented codes.
+    if let Some(Command::Guard(args)) = &cli.command {
+        return runtime.block_on(pglocks::guard::main(args));
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         // The preflight's report is out; 2 tells a deploy pipeline "not now".
@@ -57,6 +68,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Report(args)) => pglocks::record::replay::report(&args),
         Some(Command::Replay(args)) => pglocks::record::replay::replay(&args).await,
         Some(Command::Preflight(args)) => pglocks::preflight::run(&args).await,
+        // Run by main() itself, which passes its exit code on.
+        Some(Command::Guard(_)) => Ok(()),
         None => pglocks::tui::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }
 }

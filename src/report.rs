@@ -1,5 +1,6 @@
 //! Renderers from an analysis to the formats people paste and scripts read. The TUI's
 //! snapshot key and the headless `snapshot` command share them.
+pub mod guard;
 pub mod incident;
 pub mod json;
 pub mod markdown;

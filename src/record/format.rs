@@ -6,6 +6,7 @@
 //! - `pglocks.snapshot/1`: one poll, exactly the document `pglocks snapshot --format json`
 //!   prints (without its `actions`, which have lines of their own).
 //! - `pglocks.action/1`: a terminate or cancel the engineer sent, with its verified result.
+//! - `pglocks.guard/1`: what `pglocks guard` did (see record/guard.rs).
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +90,7 @@ pub enum Entry {
     Header(Header),
     Snapshot(Box<SnapshotDoc>),
     Action(ActionLine),
+    Guard(super::guard::GuardLine),
 }
 
 impl Entry {
@@ -98,6 +100,7 @@ impl Entry {
             Entry::Header(h) => h.started_at,
             Entry::Snapshot(s) => s.taken_at,
             Entry::Action(a) => a.action.at,
+            Entry::Guard(g) => g.at,
         }
     }
 }

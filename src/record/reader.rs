@@ -180,6 +180,9 @@ impl<R: BufRead> Reader<R> {
                 serde_json::from_slice(line).map_err(|e| short(&e))?,
             )),
             ACTION => Entry::Action(serde_json::from_slice(line).map_err(|e| short(&e))?),
+            super::guard::GUARD => {
+                Entry::Guard(serde_json::from_slice(line).map_err(|e| short(&e))?)
+            }
             other if other.starts_with("pglocks.") => {
                 self.skipped_formats.insert(other.to_string());
                 return Ok(None);

@@ -128,7 +128,7 @@ pub fn find(path: &Path, moment: &Moment) -> Result<(SnapshotDoc, Vec<ActionReco
                 actions.push(a.action);
                 continue;
             }
-            Entry::Header(_) => continue,
+            Entry::Header(_) | Entry::Guard(_) => continue,
         };
         let first = *first_at.get_or_insert(doc.taken_at);
         if target.is_none() {

@@ -21,6 +21,8 @@ pub enum EventKind {
     MigrationMoved,
     WaitsEnd,
     Stopped,
+    /// What `pglocks guard` did: an attempt, a breaker decision, the command's exit.
+    Guard,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +74,8 @@ pub struct Story {
     /// When waits last ended, if they did before the recording stopped.
     pub waits_ended: Option<DateTime<Utc>>,
     pub waiting_at_end: usize,
+    /// The `pglocks.guard/1` lines, in order, when `pglocks guard` made the recording.
+    pub guard: Vec<super::guard::GuardLine>,
 }
 
 /// Polls kept to place an action between the poll before it and the one after: the
@@ -117,6 +121,12 @@ where
                 }
             }
             Entry::Action(a) => walk.action(a),
+            Entry::Guard(g) => {
+                if let Some(text) = g.timeline_text() {
+                    walk.event(g.at, EventKind::Guard, text);
+                }
+                walk.story.guard.push(g);
+            }
             Entry::Snapshot(doc) => {
                 let a = super::analysis_of(&doc, opts, redact);
                 walk.poll(a);

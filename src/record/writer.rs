@@ -28,6 +28,8 @@ const QUEUE: usize = 64;
 enum Item {
     Snapshot(Box<Analysis>),
     Action(ActionLine),
+    /// Any other line kind, already encoded (a `pglocks.guard/1` line).
+    Line(Vec<u8>),
     Close,
 }
 
@@ -151,6 +153,14 @@ impl RecordSink {
         self.send(Item::Action(line));
     }
 
+    /// A line of another kind; it must serialise to one JSON object with a `format` field.
+    pub fn line<T: Serialize>(&self, value: &T) {
+        let mut buf = Vec::new();
+        if encode(&mut buf, value).is_ok() {
+            self.send(Item::Line(buf));
+        }
+    }
+
     fn send(&self, item: Item) {
         match self.tx.try_send(item) {
             Ok(()) => {}
@@ -227,6 +237,10 @@ fn write_loop(mut out: Output, rx: Receiver<Item>, header_bytes: u64) -> Summary
         let encoded = match &item {
             Item::Snapshot(a) => encode(&mut line, &crate::report::json::document(a, &[])),
             Item::Action(act) => encode(&mut line, act),
+            Item::Line(bytes) => {
+                line.extend_from_slice(bytes);
+                Ok(())
+            }
             Item::Close => break,
         };
         let written = encoded
@@ -240,7 +254,7 @@ fn write_loop(mut out: Output, rx: Receiver<Item>, header_bytes: u64) -> Summary
         summary.busy += started.elapsed();
         match item {
             Item::Snapshot(_) => summary.snapshots += 1,
-            Item::Action(_) => summary.actions += 1,
+            Item::Action(_) | Item::Line(_) => summary.actions += 1,
             Item::Close => {}
         }
     }

@@ -18,6 +18,7 @@ pub fn render(story: &Story) -> String {
     let _ = writeln!(out, "{}\n", escape(&summary(story, &clock)));
     provenance(&mut out, story, &clock);
     timeline(&mut out, story, &clock);
+    super::guard::section(&mut out, &story.guard);
     match &story.worst {
         Some(w) => {
             let _ = writeln!(
@@ -228,7 +229,10 @@ fn timeline(out: &mut String, story: &Story, clock: &Clock) {
     let _ = writeln!(out, "## Timeline (UTC)\n\n| time | event |\n|---|---|");
     for e in &story.events {
         let text = match e.kind {
-            EventKind::MigrationBlocked | EventKind::Peak | EventKind::Action => {
+            EventKind::MigrationBlocked
+            | EventKind::Peak
+            | EventKind::Action
+            | EventKind::Guard => {
                 format!("**{}**", cell(&e.text))
             }
             _ => cell(&e.text),

@@ -44,7 +44,7 @@ impl Replay {
             match entry? {
                 Entry::Snapshot(doc) => frames.push(*doc),
                 Entry::Action(a) => actions.push(a.action),
-                Entry::Header(_) => {}
+                Entry::Header(_) | Entry::Guard(_) => {}
             }
         }
         if frames.is_empty() {

@@ -1,0 +1,811 @@
+//! `pglocks guard` end to end: the real binary runs a real migration command (psql)
+//! against a real server while staged sessions block it and pile up behind it.
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use pglocks::db::conninfo::{self, Host, Overrides, ProcessEnv};
+use serde_json::Value;
+use tokio_postgres::{Client, NoTls};
+
+const PSQL: &str = "/usr/bin/psql";
+
+struct Guarded {
+    code: i32,
+    stderr: String,
+    /// The `pglocks.guard/1` lines of the recording.
+    guard: Vec<Value>,
+    recording: PathBuf,
+    report: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Guarded {
+    fn decisions(&self, action: &str) -> Vec<&Value> {
+        self.events("decision")
+            .into_iter()
+            .filter(|d| d["action"] == action)
+            .collect()
+    }
+
+    fn events(&self, kind: &str) -> Vec<&Value> {
+        self.guard.iter().filter(|l| l["event"] == kind).collect()
+    }
+}
+
+/// Where the test server is, as libpq variables for psql (and for the guard's CONN).
+fn pg_env(db: &TestDb) -> Vec<(String, String)> {
+    let p = conninfo::resolve(Some(&db.dsn()), &Overrides::default(), &ProcessEnv).unwrap();
+    let host = match p.hosts.first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        Some(Host::Socket(d)) => d.display().to_string(),
+        None => "127.0.0.1".into(),
+    };
+    let mut env = vec![
+        ("PGHOST".into(), host),
+        ("PGPORT".into(), p.port.to_string()),
+        ("PGUSER".into(), p.user.clone()),
+        ("PGDATABASE".into(), p.dbname.clone()),
+        ("PGSSLMODE".into(), "disable".into()),
+    ];
+    if let Some(pw) = &p.password {
+        env.push(("PGPASSWORD".into(), pw.expose().to_string()));
+    }
+    env
+}
+
+/// Runs `pglocks guard ARGS -- COMMAND` with the server in PG* variables (which psql also
+/// reads), in a new directory that receives the evidence.
+async fn guard(env: &[(String, String)], args: &[&str], command: &[&str]) -> Guarded {
+    let (child, dir) = start_guard(env, args, command);
+    finish(child, dir).await
+}
+
+fn start_guard(
+    env: &[(String, String)],
+    args: &[&str],
+    command: &[&str],
+) -> (tokio::process::Child, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_pglocks"));
+    cmd.arg("guard")
+        .args(args)
+        .arg("--record")
+        .arg(dir.path().join("guard.jsonl"))
+        .arg("--")
+        .args(command)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("PGAPPNAME")
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    (cmd.spawn().unwrap(), dir)
+}
+
+async fn finish(child: tokio::process::Child, dir: tempfile::TempDir) -> Guarded {
+    let recording = dir.path().join("guard.jsonl");
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the guard finishes within a minute")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Shown when a test fails (or with --nocapture).
+    eprintln!("{stderr}");
+    let text = std::fs::read_to_string(&recording)
+        .unwrap_or_else(|e| panic!("no recording ({e}); stderr:\n{stderr}"));
+    let guard = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["format"] == "pglocks.guard/1")
+        .collect();
+    let report = std::fs::read_to_string(dir.path().join("guard.md")).unwrap_or_default();
+    Guarded {
+        code: out.status.code().unwrap_or(-1),
+        stderr,
+        guard,
+        recording,
+        report,
+        _dir: dir,
+    }
+}
+
+async fn session(db: &TestDb, app: &str) -> (Client, i32) {
+    let (client, conn) =
+        tokio_postgres::connect(&format!("{} application_name={app}", db.dsn()), NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    (client, pid)
+}
+
+async fn setup(db: &TestDb) -> Client {
+    let (c, _) = session(db, "setup").await;
+    c.batch_execute(
+        "CREATE TABLE orders (id int PRIMARY KEY, total int);
+         INSERT INTO orders SELECT g, g FROM generate_series(1, 1000) g;",
+    )
+    .await
+    .unwrap();
+    c
+}
+
+/// An analytics transaction that reads orders, keeps its AccessShareLock for `hold`, then
+/// commits; its result says whether anybody signalled it.
+async fn analytics(
+    db: &TestDb,
+    hold: Duration,
+) -> (i32, tokio::task::JoinHandle<Result<(), String>>) {
+    let (c, pid) = session(db, "analytics").await;
+    c.batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let task = tokio::spawn(async move {
+        c.batch_execute(&format!("SELECT pg_sleep({}); COMMIT;", hold.as_secs_f64()))
+            .await
+            .map_err(|e| e.to_string())
+    });
+    (pid, task)
+}
+
+/// Waits until `app`'s backend (the guarded psql) waits on a lock, then starts `n`
+/// readers of orders, which queue behind it. Their results say whether each got through.
+async fn readers_behind(
+    db: &TestDb,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<Result<Duration, String>>> {
+    let (watch, _) = session(db, "test-watch").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%ALTER TABLE%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the migration never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (c, _) = session(db, &format!("reader-{i}")).await;
+        out.push(tokio::spawn(async move {
+            let t = Instant::now();
+            c.batch_execute("SELECT count(*) FROM orders")
+                .await
+                .map(|()| t.elapsed())
+                .map_err(|e| e.to_string())
+        }));
+    }
+    out
+}
+
+fn psql(sql: &str) -> Vec<String> {
+    [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn psql_file(dir: &Path, sql: &str) -> Vec<String> {
+    let file = dir.join("migration.sql");
+    std::fs::write(&file, sql).unwrap();
+    vec![
+        PSQL.into(),
+        "-X".into(),
+        "-q".into(),
+        "-v".into(),
+        "ON_ERROR_STOP=1".into(),
+        "-1".into(),
+        "-f".into(),
+        file.display().to_string(),
+    ]
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+const FAST: &[&str] = &[
+    "--max-lock-wait",
+    "500ms",
+    "--interval",
+    "200ms",
+    "--backoff",
+    "200ms..400ms",
+];
+
+async fn has_column(c: &Client, column: &str) -> bool {
+    c.query_opt(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = $1",
+        &[&column],
+    )
+    .await
+    .unwrap()
+    .is_some()
+}
+
+#[tokio::test]
+async fn psql_file_migration_is_cancelled_then_retried_once_the_blocker_ends() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    let files = tempfile::tempdir().unwrap();
+    let cmd = psql_file(files.path(), "ALTER TABLE orders ADD COLUMN region int;\n");
+    let (blocker, blocker_done) = analytics(&db, Duration::from_millis(2500)).await;
+    let run = tokio::spawn({
+        let env = env.clone();
+        async move { guard(&env, FAST, &strs(&cmd)).await }
+    });
+    let readers = readers_behind(&db, 4).await;
+    let g = run.await.unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    assert!(
+        has_column(&c, "region").await,
+        "the retry applied the migration"
+    );
+
+    let cancels = g.decisions("cancel");
+    assert!(!cancels.is_empty(), "{}", g.stderr);
+    let first = cancels[0];
+    assert_eq!(first["attempt"], 1);
+    assert_eq!(first["trigger"], "lock_wait");
+    assert!(
+        first["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancel sent")
+    );
+    assert_eq!(first["relation"], "public.orders");
+    assert_eq!(first["lock"], "AccessExclusiveLock");
+    let root = first["root_blocker"].as_str().unwrap();
+    assert!(
+        root.starts_with(&format!("pid {blocker} (analytics")),
+        "{root}"
+    );
+    assert!(first["queue"].as_u64().unwrap() >= 1, "{first}");
+    // Within the threshold plus a poll (and slack for a loaded machine).
+    let waited = first["wait_s"].as_f64().unwrap();
+    assert!((0.5..=0.5 + 0.2 + 1.0).contains(&waited), "{waited}");
+    let line = g
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("pglocks: breaker cancelled"))
+        .unwrap_or_else(|| panic!("{}", g.stderr));
+    for part in [
+        "AccessExclusiveLock on public.orders",
+        "root blocker pid",
+        "queued behind it",
+        "longest wait",
+    ] {
+        assert!(line.contains(part), "{part}: {line}");
+    }
+    // The queue drained at once: every reader got through, none was cancelled.
+    for r in readers {
+        let took = r.await.unwrap().expect("reader was not signalled");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+    // The blocker was never signalled: its transaction committed.
+    blocker_done
+        .await
+        .unwrap()
+        .expect("the analytics transaction was not signalled");
+    assert_eq!(g.decisions("terminate").len(), 0);
+    let attempts = g.events("attempt_started");
+    assert_eq!(attempts.len(), 2, "{}", g.stderr);
+    assert!(
+        g.events("backend")
+            .iter()
+            .all(|b| b["method"].as_str().unwrap().contains("TCP"))
+    );
+    assert!(!g.events("retry_wait").is_empty());
+    assert!(g.stderr.contains("incident report:"), "{}", g.stderr);
+    // The report tells the guard's story.
+    assert!(g.report.contains("## Guarded run"), "{}", g.report);
+    assert!(
+        g.report.contains("breaker cancelled the statement of pid"),
+        "{}",
+        g.report
+    );
+    assert!(g.report.contains("attempt 2 succeeded"), "{}", g.report);
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_pglocks"))
+        .arg("report")
+        .arg(&g.recording)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.contains("Guard: attempt 1 started"), "{text}");
+    assert!(
+        text.contains("Guard: attempt 2 ended: exit code 0"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_migration_with_lock_timeout_0_and_its_own_application_name_is_still_caught() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    let cmd = psql(
+        "SET lock_timeout = 0; SET application_name = 'deploy-bot'; ALTER TABLE orders ADD COLUMN note text",
+    );
+    let (_, blocker_done) = analytics(&db, Duration::from_millis(2000)).await;
+    let run = tokio::spawn({
+        let env = env.clone();
+        async move { guard(&env, FAST, &strs(&cmd)).await }
+    });
+    let readers = readers_behind(&db, 3).await;
+    let g = run.await.unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    assert!(has_column(&c, "note").await);
+    assert!(!g.decisions("cancel").is_empty(), "{}", g.stderr);
+    // Its application_name is its own, so only the TCP match could find it.
+    let backends = g.events("backend");
+    assert!(!backends.is_empty());
+    assert!(
+        backends
+            .iter()
+            .all(|b| b["method"].as_str().unwrap().contains("TCP"))
+    );
+    for r in readers {
+        r.await.unwrap().expect("reader was not signalled");
+    }
+    blocker_done
+        .await
+        .unwrap()
+        .expect("blocker was not signalled");
+}
+
+#[tokio::test]
+async fn retries_run_out_with_exit_75_and_a_failure_of_its_own_is_not_retried() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    // Two sessions take turns reading orders for 1.5 s each, 0.75 s apart: there is always
+    // a reader the migration would wait at least 0.75 s for, a new one at every retry.
+    let mut loops = Vec::new();
+    for i in 0..2 {
+        let (s, _) = session(&db, &format!("busy-{i}")).await;
+        loops.push(tokio::spawn(async move {
+            loop {
+                let _ = s
+                    .batch_execute(
+                        "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT pg_sleep(1.5); COMMIT;",
+                    )
+                    .await;
+            }
+        }));
+        tokio::time::sleep(Duration::from_millis(750)).await;
+    }
+    let mut args = FAST.to_vec();
+    args.extend(["--retries", "1"]);
+    let g = guard(
+        &env,
+        &args,
+        &strs(&psql("ALTER TABLE orders ADD COLUMN never int")),
+    )
+    .await;
+    for l in loops {
+        l.abort();
+    }
+    assert_eq!(g.code, 75, "{}", g.stderr);
+    assert_eq!(g.events("attempt_started").len(), 2);
+    assert_eq!(g.decisions("cancel").len(), 2, "{}", g.stderr);
+    assert!(
+        g.stderr
+            .contains("the breaker cancelled every attempt (2 of 2)"),
+        "{}",
+        g.stderr
+    );
+    assert!(!has_column(&c, "never").await);
+
+    // A syntax error is the command's own failure: its exit code, once.
+    let g = guard(
+        &env,
+        FAST,
+        &strs(&psql("ALTER TABLEE orders ADD COLUMN x int")),
+    )
+    .await;
+    assert_eq!(g.code, 1, "psql -c exits 1 on an error: {}", g.stderr);
+    assert_eq!(g.events("attempt_started").len(), 1);
+    assert!(g.decisions("cancel").is_empty());
+    assert!(g.stderr.contains("failed on its own"), "{}", g.stderr);
+}
+
+#[tokio::test]
+async fn dry_run_signals_nobody() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    let (_, blocker_done) = analytics(&db, Duration::from_millis(1500)).await;
+    let mut args = FAST.to_vec();
+    args.push("--dry-run");
+    let cmd = psql("ALTER TABLE orders ADD COLUMN dry int");
+    let run = tokio::spawn({
+        let env = env.clone();
+        async move { guard(&env, &args, &strs(&cmd)).await }
+    });
+    let readers = readers_behind(&db, 2).await;
+    let g = run.await.unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    let would = g.decisions("cancel");
+    assert_eq!(would.len(), 1, "{}", g.stderr);
+    assert_eq!(would[0]["dry_run"], true);
+    assert!(would[0]["outcome"].is_null());
+    assert!(
+        g.stderr.contains("breaker (dry run): would cancel pid"),
+        "{}",
+        g.stderr
+    );
+    assert_eq!(g.events("attempt_started").len(), 1);
+    assert!(has_column(&c, "dry").await, "the migration waited it out");
+    for r in readers {
+        r.await.unwrap().expect("reader was not signalled");
+    }
+    blocker_done
+        .await
+        .unwrap()
+        .expect("blocker was not signalled");
+}
+
+#[tokio::test]
+async fn terminate_idle_blockers_ends_the_idle_blocker_and_nobody_else() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let env = pg_env(&db);
+    let (idle, idle_pid) = session(&db, "forgotten").await;
+    idle.batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    // Idle in transaction too, but blocking nobody.
+    let (bystander, bystander_pid) = session(&db, "bystander").await;
+    bystander.batch_execute("BEGIN; SELECT 1;").await.unwrap();
+    let args = [
+        "--max-lock-wait",
+        "20s",
+        "--terminate-idle-blockers",
+        "300ms",
+        "--interval",
+        "200ms",
+    ];
+    let g = guard(
+        &env,
+        &args,
+        &strs(&psql("ALTER TABLE orders ADD COLUMN freed int")),
+    )
+    .await;
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    let t = g.decisions("terminate");
+    assert_eq!(t.len(), 1, "{}", g.stderr);
+    assert_eq!(t[0]["pid"], idle_pid);
+    assert_eq!(t[0]["outcome"], "terminated");
+    assert!(g.decisions("cancel").is_empty());
+    assert!(has_column(&c, "freed").await);
+    assert!(!common::listed(&c, idle_pid).await);
+    assert!(
+        common::listed(&c, bystander_pid).await,
+        "the bystander was left alone"
+    );
+    bystander
+        .batch_execute("COMMIT")
+        .await
+        .expect("bystander's transaction intact");
+}
+
+#[tokio::test]
+async fn a_concurrent_index_build_waiting_for_old_snapshots_is_reported_not_cancelled() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    c.batch_execute("CREATE TABLE other (x int); INSERT INTO other VALUES (1);")
+        .await
+        .unwrap();
+    let env = pg_env(&db);
+    let (old, _) = session(&db, "old-snapshot").await;
+    old.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM other;")
+        .await
+        .unwrap();
+    let ender = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        old.batch_execute("COMMIT").await
+    });
+    let args = ["--max-lock-wait", "300ms", "--interval", "200ms"];
+    let g = guard(
+        &env,
+        &args,
+        &strs(&psql(
+            "CREATE INDEX CONCURRENTLY orders_total ON orders (total)",
+        )),
+    )
+    .await;
+    ender.await.unwrap().unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    assert!(g.decisions("cancel").is_empty(), "{}", g.stderr);
+    let reported = g.decisions("report");
+    assert!(!reported.is_empty(), "{}", g.stderr);
+    assert_eq!(reported[0]["trigger"], "old_snapshots");
+    assert!(g.stderr.contains("INVALID index"), "{}", g.stderr);
+    let valid: bool = c
+        .query_one(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_total'::regclass",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(valid);
+}
+
+/// PgBouncer in transaction mode in front of the test server, run by the server's account
+/// when we are root (it refuses root too). Killed when dropped.
+struct Bouncer {
+    port: u16,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pgbouncer(server_port: &str) -> Bouncer {
+    let bin = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("pgbouncer is not installed: apt-get install pgbouncer (.ci/run installs it)");
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = dir.path().display();
+    std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("pgbouncer.ini"),
+        format!(
+            "[databases]\n* = host=127.0.0.1 port={server_port}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\nauth_type = trust\nauth_file = {d}/users.txt\npool_mode = transaction\nignore_startup_parameters = extra_float_digits\nlogfile = {d}/pgbouncer.log\n"
+        ),
+    )
+    .unwrap();
+    for f in ["users.txt", "pgbouncer.ini"] {
+        std::fs::set_permissions(dir.path().join(f), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+    }
+    let ini = dir.path().join("pgbouncer.ini");
+    let mut cmd = std::process::Command::new(bin);
+    // Started as the server's account itself (not through runuser, which would outlive a
+    // kill and leave PgBouncer running), so dropping the Bouncer ends it.
+    if nix::unistd::Uid::effective().is_root() {
+        use std::os::unix::process::CommandExt;
+        let user = nix::unistd::User::from_name("postgres")
+            .unwrap()
+            .expect("a postgres account to run PgBouncer as");
+        cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+    }
+    let child = cmd
+        .arg(&ini)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "pgbouncer did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Bouncer {
+        port,
+        child,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn behind_pgbouncer_in_transaction_mode_the_breaker_still_works() {
+    let db = TestDb::new().await;
+    if db.cluster().is_none() {
+        panic!(
+            "this test needs a throwaway cluster (trust authentication for PgBouncer); unset PGLOCKS_TEST_DSN"
+        );
+    }
+    let c = setup(&db).await;
+    let direct = pg_env(&db);
+    let server_port = direct
+        .iter()
+        .find(|(k, _)| k == "PGPORT")
+        .unwrap()
+        .1
+        .clone();
+    let bouncer = pgbouncer(&server_port);
+    // psql talks to PgBouncer; the guard watches the server itself.
+    let env: Vec<(String, String)> = direct
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "PGPORT" => (k.clone(), bouncer.port.to_string()),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    let conn = format!(
+        "host=127.0.0.1 port={server_port} user=postgres dbname={}",
+        db.dbname
+    );
+    let mut args = vec![conn.as_str()];
+    args.extend(FAST);
+    let (_, blocker_done) = analytics(&db, Duration::from_millis(2000)).await;
+    // A session setting would not survive here: the SET and the ALTER may run on
+    // different server connections, so only a breaker outside the connection helps.
+    let cmd = psql("ALTER TABLE orders ADD COLUMN pooled int");
+    let run = tokio::spawn({
+        let env = env.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        async move { guard(&env, &strs(&args), &strs(&cmd)).await }
+    });
+    let readers = readers_behind(&db, 2).await;
+    let g = run.await.unwrap();
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    assert!(has_column(&c, "pooled").await);
+    assert!(!g.decisions("cancel").is_empty(), "{}", g.stderr);
+    // PgBouncer's server connection is not the command's socket: PGAPPNAME found it.
+    let backends = g.events("backend");
+    assert!(!backends.is_empty());
+    assert!(
+        backends
+            .iter()
+            .all(|b| b["method"].as_str().unwrap().contains("PGAPPNAME")),
+        "{backends:?}"
+    );
+    for r in readers {
+        r.await.unwrap().expect("reader was not signalled");
+    }
+    blocker_done
+        .await
+        .unwrap()
+        .expect("blocker was not signalled");
+    drop(bouncer);
+}
+
+#[tokio::test]
+async fn sigterm_reaches_the_command_and_nothing_is_retried() {
+    let db = TestDb::new().await;
+    let _c = setup(&db).await;
+    let env = pg_env(&db);
+    let (blocker, _) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let args = ["--max-lock-wait", "30s", "--interval", "200ms"];
+    let (child, dir) = start_guard(
+        &env,
+        &args,
+        &strs(&psql("ALTER TABLE orders ADD COLUMN t int")),
+    );
+    let guard_pid = child.id().unwrap();
+    let _ = readers_behind(&db, 0).await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(guard_pid).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let g = finish(child, dir).await;
+    assert_eq!(
+        g.code,
+        128 + 15,
+        "psql died of the forwarded SIGTERM: {}",
+        g.stderr
+    );
+    assert_eq!(g.events("attempt_started").len(), 1);
+    let ended = g.events("attempt_ended");
+    assert_eq!(ended[0]["signal"], 15, "{ended:?}");
+    assert!(g.stderr.contains("SIGTERM forwarded"), "{}", g.stderr);
+    assert!(g.decisions("cancel").is_empty());
+}
+
+/// tmux's screen, for the terminal path of the live status and of Ctrl-C.
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("tmux")
+        .args(["-L", socket])
+        .args(args)
+        .env_remove("TMUX")
+        .output()
+        .expect("tmux is needed for this test (apt-get install tmux)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn screen_shows(socket: &str, what: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let screen = tmux(socket, &["capture-pane", "-p", "-t", "g"]);
+        if screen.contains(what) {
+            return screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what:?} on the screen:\n{screen}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn on_a_terminal_the_status_is_one_live_line_and_ctrl_c_is_not_retried() {
+    let db = TestDb::new().await;
+    let _c = setup(&db).await;
+    let (blocker, blocker_pid) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env: Vec<String> = pg_env(&db)
+        .iter()
+        .map(|(k, v)| format!("{k}='{v}'"))
+        .collect();
+    let command = format!(
+        "cd {} && env -u PGAPPNAME {} {} guard --max-lock-wait 30s --interval 200ms -- {PSQL} -X -c 'ALTER TABLE orders ADD COLUMN tty int'; echo GUARD-EXIT=$?; sleep 60",
+        dir.path().display(),
+        env.join(" "),
+        env!("CARGO_BIN_EXE_pglocks"),
+    );
+    let socket = format!("pglocks-guard-{}", std::process::id());
+    tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "g",
+            "-x",
+            "200",
+            "-y",
+            "20",
+            &command,
+        ],
+    );
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            tmux(&self.0, &["kill-server"]);
+        }
+    }
+    let _kill = Kill(socket.clone());
+    let status = format!("behind pid {blocker_pid} (analytics, idle in transaction");
+    let screen = screen_shows(&socket, &status, Duration::from_secs(20)).await;
+    // Rewritten in place: one status line, however many polls went by.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let screen2 = tmux(&socket, &["capture-pane", "-p", "-t", "g"]);
+    assert_eq!(screen2.matches("waits").count(), 1, "{screen2}");
+    assert_ne!(screen, screen2, "the wait's age moves on");
+    tmux(&socket, &["send-keys", "-t", "g", "C-c"]);
+    let screen = screen_shows(&socket, "GUARD-EXIT=", Duration::from_secs(20)).await;
+    assert!(screen.contains("was interrupted"), "{screen}");
+    assert!(!screen.contains("attempt 2"), "{screen}");
+    assert!(
+        screen.contains("GUARD-EXIT=1"),
+        "psql exits 1 after Ctrl-C: {screen}"
+    );
+    // Nobody else was signalled: the blocker's transaction is intact.
+    blocker.batch_execute("COMMIT").await.unwrap();
+}
