@@ -17,12 +17,13 @@ pub async fn run(args: &DemoArgs) -> Result<()> {
         args.queued
     );
     let mut stage = Stage::new(&dsn).await?;
-    migration_pileup(&mut stage, args.queued, true).await?;
+    migration_pileup(&mut stage, usize::from(args.queued), true).await?;
     eprintln!("pglocks demo: try `pglocks snapshot \"{dsn}\"` in another terminal while this runs");
     let params = resolve(Some(&dsn), &Overrides::default(), &ProcessEnv)?;
     let analysis = AnalysisArgs {
         migration_app: crate::migration::DEFAULT_MIGRATION_APPS.into(),
         long_xact: std::time::Duration::from_secs(60),
+        redact: args.redact,
         ..AnalysisArgs::default()
     };
     let result = crate::tui::app::run(params, &analysis, &args.tui).await;

@@ -31,7 +31,7 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     let params = conn_params(&args.conn)?;
     let conn = crate::db::connect(&params, &ProcessEnv).await?;
     let mut snapshot = conn.poll(args.analysis.database.as_deref()).await?;
-    if args.analysis.redact {
+    if args.analysis.redact.enabled {
         snapshot = crate::redact::snapshot(snapshot);
     }
     let analysis = analyze(snapshot, &args.analysis.options());

@@ -85,7 +85,7 @@ pub async fn run(args: &PreflightArgs) -> Result<()> {
         large_table: args.large_table,
         strict: args.strict,
     };
-    let report = evaluate::evaluate(
+    let mut report = evaluate::evaluate(
         statements,
         &facts,
         evaluate::Context {
@@ -95,6 +95,9 @@ pub async fn run(args: &PreflightArgs) -> Result<()> {
             settings: &settings,
         },
     );
+    if args.redact.enabled {
+        report.redact();
+    }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Markdown
     } else {

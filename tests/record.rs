@@ -36,7 +36,7 @@ fn analysis_args(db: &TestDb) -> AnalysisArgs {
 
 fn reanalysis() -> ReanalysisArgs {
     ReanalysisArgs {
-        redact: false,
+        redact: pglocks::cli::Redact::default(),
         long_xact: Duration::from_secs(60),
     }
 }
@@ -360,7 +360,7 @@ async fn record_command_runs_until_sigint_and_never_overwrites() {
         "-o",
         path_s.as_str(),
         "--interval",
-        "100ms",
+        "200ms",
     ];
     let child = pglocks(&args)
         .stdout(Stdio::piped())

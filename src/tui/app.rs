@@ -50,7 +50,7 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         interval: tui.interval,
         database: analysis.database.clone(),
         options: analysis.options(),
-        redact: analysis.redact,
+        redact: analysis.redact.enabled,
         record: recorder.as_ref().map(crate::record::Recorder::sink),
     });
     event_loop(state, Some(polls), Some(commands), Duration::from_secs(1)).await
