@@ -351,7 +351,19 @@ async fn record_command_runs_until_sigint_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rec.jsonl");
     let path_s = path.to_str().unwrap().to_string();
-    let dsn = db.dsn();
+    // A role with a real password, given in the connection string: it must not come back.
+    let role = format!("{}_pw", db.dbname);
+    let secret = "Rec0rdSecret7731";
+    stage
+        .exec(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD '{secret}' IN ROLE pg_monitor"
+        ))
+        .await
+        .unwrap();
+    // That statement stays the staging session's last query in pg_stat_activity, which
+    // the recording would then carry; this replaces it.
+    stage.exec("SELECT 1").await.unwrap();
+    let dsn = format!("{} user={role} password={secret}", db.dsn());
     let args = [
         "record",
         dsn.as_str(),
@@ -388,10 +400,11 @@ async fn record_command_runs_until_sigint_and_never_overwrites() {
     assert!(out.status.success(), "{stderr}");
     assert!(out.stdout.is_empty());
     assert!(stderr.contains("pglocks record: stopped;"), "{stderr}");
-    assert!(!stderr.contains("password"), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
     let polls = entries(&path).iter().filter_map(snapshot).count();
     assert!(stderr.contains(&format!("{polls} polls in")), "{stderr}");
     let bytes = std::fs::read(&path).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains(secret));
     assert_eq!(
         bytes.last(),
         Some(&b'\n'),
