@@ -150,7 +150,9 @@ pub fn cannot_run(why: &str) {
         .unwrap_or("this test")
         .to_string();
     if std::env::var("PGLOCKS_TEST_ALLOW_SKIP").is_ok_and(|v| v == "1") {
-        eprintln!("SKIPPED {test}: {why}");
+        // Straight to stderr: eprintln! in a passing test is captured and never shown.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
         return;
     }
     panic!("{test} cannot run: {why} (set PGLOCKS_TEST_ALLOW_SKIP=1 to skip it instead)");
