@@ -504,3 +504,79 @@ fn a_file_that_is_not_a_recording_is_one_line_error() {
         "{err}"
     );
 }
+
+/// Issue 13.6: a SIGKILL in the middle of an incident loses at most the poll in flight.
+/// "Acknowledged" is read on the server: the recorder is frozen (SIGSTOP) at a moment when
+/// its backend is idle, so the server has answered its last poll, whose start time is the
+/// backend's query_start and, in the file, that poll's taken_at (both are PostgreSQL's
+/// statement_timestamp()). Then SIGKILL. Polls start an interval apart, so the file must
+/// reach back to within two intervals of that last answered poll: the one before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_an_incident_loses_at_most_the_last_poll() {
+    use nix::sys::signal::{Signal::*, kill};
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    let p = migration_pileup(&mut stage, 3, true).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("killed.jsonl");
+    let dsn = db.dsn();
+    let mut child = pglocks(&[
+        "record",
+        dsn.as_str(),
+        "--database",
+        db.dbname.as_str(),
+        "-o",
+        path.to_str().unwrap(),
+        "--interval",
+        "200ms",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    wait_for(&path, "five polls of the blocked migration", |e| {
+        e.iter()
+            .filter_map(snapshot)
+            .filter(|d| migration_blocked(d, &p))
+            .count()
+            >= 5
+    })
+    .await;
+    let mut last_answered = None;
+    for _ in 0..100 {
+        kill(pid, SIGSTOP).unwrap();
+        let row = stage
+            .monitor()
+            .query_opt(
+                "SELECT state, query_start FROM pg_stat_activity
+                  WHERE datname = $1 AND application_name = 'pglocks'",
+                &[&db.dbname],
+            )
+            .await
+            .unwrap();
+        if let Some(row) = row
+            && row.get::<_, Option<String>>(0).as_deref() == Some("idle")
+        {
+            last_answered = row.get::<_, Option<chrono::DateTime<Utc>>>(1);
+            break;
+        }
+        kill(pid, SIGCONT).unwrap();
+        tokio::time::sleep(Duration::from_millis(37)).await;
+    }
+    kill(pid, SIGKILL).unwrap();
+    let _ = child.wait();
+    let last_answered = last_answered.expect("the recorder's backend was idle at some point");
+    let recorded: Vec<_> = entries(&path)
+        .iter()
+        .filter_map(snapshot)
+        .map(|d| d.taken_at)
+        .collect();
+    let last_in_file = *recorded.last().unwrap();
+    let gap = last_answered - last_in_file;
+    assert!(
+        gap < chrono::Duration::from_std(INTERVAL * 2).unwrap(),
+        "{} polls in the file; the last is {gap} older than the last poll the server answered",
+        recorded.len()
+    );
+}
