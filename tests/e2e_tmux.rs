@@ -484,3 +484,112 @@ async fn the_terminal_is_restored_on_every_exit_path_after_resizes_20_of_20() {
         failures.join("\n")
     );
 }
+
+/// SIGSTOP on a list of processes, SIGCONT when dropped (also when an assertion fails).
+struct Frozen(Vec<String>);
+
+impl Frozen {
+    fn stop(pids: Vec<String>) -> Frozen {
+        for pid in &pids {
+            assert!(
+                Command::new("kill")
+                    .args(["-STOP", pid])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }
+        Frozen(pids)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = Command::new("kill").args(["-CONT", pid]).status();
+        }
+    }
+}
+
+/// Issue 13.1 on screen: the server freezes (the monitor's backend and the postmaster,
+/// SIGSTOP) right as a terminate is confirmed. The view keeps answering keys, says the
+/// outcome is unknown once the client-side deadline passes, says the data is stale while
+/// it cannot reconnect, and comes back when the server is resumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_frozen_during_a_terminate_leaves_the_view_answering_and_it_recovers() {
+    if !common::local_binaries("it freezes the server's processes with SIGSTOP") {
+        return;
+    }
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start(&[]))
+        .await
+        .unwrap()
+        .unwrap();
+    let dsn = cluster.dsn("postgres");
+    let mut stage = Stage::new(&dsn).await.unwrap();
+    let p = migration_pileup(&mut stage, 2, true).await.unwrap();
+    let cmd = format!(
+        "{} '{dsn} connect_timeout=2' --interval 300ms; sleep 60",
+        env!("CARGO_BIN_EXE_pglocks")
+    );
+    let tmux = Tmux::start(&cmd, 120, 30);
+    let selected = format!("▶{} ROOT", p.blocker);
+    tmux.wait_for(
+        "the root, selected",
+        |s| s.contains(&selected),
+        Duration::from_secs(15),
+    )
+    .await;
+    let monitor: i32 = stage
+        .monitor()
+        .query_one(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'pglocks'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let postmaster = std::fs::read_to_string(cluster.socket_dir().join("data/postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    tmux.keys("K");
+    let prompt = format!("Terminate pid {}?", p.blocker);
+    tmux.wait_for(
+        "the confirmation",
+        |s| s.contains(&prompt),
+        Duration::from_secs(5),
+    )
+    .await;
+    let frozen = Frozen::stop(vec![monitor.to_string(), postmaster]);
+    tmux.keys("y");
+    // The terminate is stuck on the frozen backend; the view moves the selection anyway.
+    tmux.keys("j");
+    tmux.wait_for(
+        "the selection to move while the terminate hangs",
+        |s| !s.contains(&selected) && s.contains(&format!("{} ROOT", p.blocker)),
+        Duration::from_secs(3),
+    )
+    .await;
+    tmux.wait_for(
+        "the unknown outcome",
+        |s| s.contains("unknown: the server did not answer"),
+        Duration::from_secs(12),
+    )
+    .await;
+    tmux.wait_for(
+        "the stale banner",
+        |s| s.contains("stale"),
+        Duration::from_secs(15),
+    )
+    .await;
+    drop(frozen);
+    tmux.wait_for(
+        "fresh data after the server is resumed",
+        |s| !s.contains("stale"),
+        Duration::from_secs(20),
+    )
+    .await;
+    tmux.keys("q");
+}
