@@ -397,7 +397,8 @@ async fn resize_during_confirm_then_sigterm_restores_the_terminal_and_flushes_th
 }
 
 /// Issue 13.4: the terminal is given back exactly as it was, whatever ends the live view
-/// (SIGTERM, SIGINT, SIGHUP or q) after the window was resized under it, 20 runs of 20.
+/// (SIGTERM, SIGINT, SIGHUP, q, and in the last run q after the server was lost) after
+/// the window was resized under it, 20 runs of 20.
 /// Each run starts from a screen with one line on it and no scroll-back, ends at another
 /// window size than it began with (the case that left the last frame on screen), and the
 /// screen afterwards must be that line, the shell's newline and the exit status: nothing
@@ -407,7 +408,7 @@ async fn the_terminal_is_restored_on_every_exit_path_after_resizes_20_of_20() {
     if !common::local_binaries("it runs the server pglocks watches in tmux") {
         return;
     }
-    let cluster = tokio::task::spawn_blocking(|| Cluster::start(&[]))
+    let mut cluster = tokio::task::spawn_blocking(|| Cluster::start(&[]))
         .await
         .unwrap()
         .unwrap();
@@ -443,7 +444,12 @@ async fn the_terminal_is_restored_on_every_exit_path_after_resizes_20_of_20() {
             Duration::from_secs(5),
         )
         .await;
-        let (w, h) = sizes[run as usize % 2];
+        // Wide enough in the last run for the facts line to show "stale" whole.
+        let (w, h) = if run == RUNS {
+            (170, 30)
+        } else {
+            sizes[run as usize % 2]
+        };
         tmux.resize(w, h);
         tmux.wait_for(
             "the tree again",
@@ -451,8 +457,18 @@ async fn the_terminal_is_restored_on_every_exit_path_after_resizes_20_of_20() {
             Duration::from_secs(5),
         )
         .await;
-        let how = ["TERM", "INT", "HUP", "q"][run as usize % 4];
-        if how == "q" {
+        // The last run loses the server first, then quits: the stale screen is left too.
+        let how = if run == RUNS {
+            "lost server, then q"
+        } else {
+            ["TERM", "INT", "HUP", "q"][run as usize % 4]
+        };
+        if how == "lost server, then q" {
+            cluster.pause().unwrap();
+            tmux.wait_for("stale", |s| s.contains("stale"), Duration::from_secs(15))
+                .await;
+            tmux.keys("q");
+        } else if how == "q" {
             tmux.keys("q");
         } else {
             let pgrep = Command::new("pgrep")
