@@ -2,6 +2,9 @@
 //! with the staged migration incident. Keys go in with send-keys; the screen comes back
 //! with capture-pane.
 
+// The whole file is test code, helpers included.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Command;
