@@ -73,6 +73,8 @@ pub struct PreflightArgs {
     /// a lock that blocks writes fails the check
     #[arg(long, value_name = "ROWS", default_value_t = 1_000_000)]
     pub large_table: u64,
+    #[command(flatten)]
+    pub redact: Redact,
 }
 
 #[derive(Debug, Args)]
@@ -84,19 +86,18 @@ pub struct RecordArgs {
     /// The new recording file (never overwrites)
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
-    /// Poll period: 500ms, 1s, or a bare number of seconds
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    /// Poll period: 500ms, 1s, or a bare number of seconds (200ms to 1h)
+    #[arg(long, default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
 }
 
 /// How a recording is analysed again when it is read back.
 #[derive(Debug, Args, Clone)]
 pub struct ReanalysisArgs {
-    /// Hide literals and client addresses, even if the recording has them
-    #[arg(long)]
-    pub redact: bool,
+    #[command(flatten)]
+    pub redact: Redact,
     /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m)
-    #[arg(long = "long-xact", default_value = "1m", value_parser = parse_duration)]
+    #[arg(long = "long-xact", default_value = "1m", value_parser = parse_long_xact)]
     pub long_xact: Duration,
 }
 
@@ -159,15 +160,17 @@ pub enum Scenario {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How many sessions queue behind the stalled migration
-    #[arg(long, default_value_t = 25)]
-    pub queued: usize,
+    /// How many sessions queue behind the stalled migration (0 to 90: the demo server has 100 connections)
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(0..=90))]
+    pub queued: u16,
     /// What to stage: pileup (a migration behind a long query), wraparound (behind an
     /// anti-wraparound autovacuum), tool-lock (migration tools' advisory locks), cic-snapshot
     /// (CREATE INDEX CONCURRENTLY waiting for an old snapshot), rewrite (an index build
     /// with progress, writes queued behind it)
     #[arg(long, value_enum, default_value_t = Scenario::Pileup)]
     pub scenario: Scenario,
+    #[command(flatten)]
+    pub redact: Redact,
     #[command(flatten)]
     pub tui: TuiArgs,
 }
@@ -204,18 +207,25 @@ pub struct AnalysisArgs {
     #[arg(long = "migration-app", default_value = crate::migration::DEFAULT_MIGRATION_APPS)]
     pub migration_app: String,
     /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m)
-    #[arg(long = "long-xact", default_value = "1m", value_parser = parse_duration)]
+    #[arg(long = "long-xact", default_value = "1m", value_parser = parse_long_xact)]
     pub long_xact: Duration,
+    #[command(flatten)]
+    pub redact: Redact,
+}
+
+/// `--redact`, one definition for every command, so that none can lack it.
+#[derive(Debug, Args, Default, Clone, Copy)]
+pub struct Redact {
     /// Hide literals in statements (strings, numbers, IN lists) and client addresses, in
-    /// every output: the screen, JSON, Markdown and recordings
-    #[arg(long)]
-    pub redact: bool,
+    /// every output: the screen, JSON, Markdown, reports and recordings
+    #[arg(long = "redact")]
+    pub enabled: bool,
 }
 
 #[derive(Debug, Args, Default, Clone)]
 pub struct TuiArgs {
-    /// Poll period: 500ms, 1s, or a bare number of seconds
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    /// Poll period: 500ms, 1s, or a bare number of seconds (200ms to 1h)
+    #[arg(long, default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
     /// Never signal a backend: the terminate and cancel keys are disabled
     #[arg(long)]
@@ -232,16 +242,64 @@ fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
 
-/// `500ms`, `1s`, `2m`, or a bare `2` meaning seconds.
+/// `500ms`, `1s`, `2m`, or a bare `2` meaning seconds. Any input gives a duration or a
+/// one-line error (never a panic: `Duration::from_secs_f64(1e20)` would).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
+    let shown: String = s.chars().take(40).collect();
     if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-        return Err(format!("invalid duration \"{s}\""));
+        return Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| *d <= MAX_DURATION)
+            .ok_or_else(|| format!("invalid duration \"{shown}\""));
     }
-    humantime::parse_duration(s).map_err(|e| format!("invalid duration \"{s}\": {e}"))
+    match humantime::parse_duration(s) {
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        Ok(_) => Err(format!("invalid duration \"{shown}\": longer than a year")),
+        Err(e) => Err(format!("invalid duration \"{shown}\": {e}")),
+    }
+}
+
+/// Nothing pglocks times is longer; also keeps every later sum and conversion in range.
+const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// The poll period. Below 200 ms the monitor would poll about as fast as round trips allow
+/// and become a load on the server it is watching; above an hour it shows nothing live.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(200);
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    within(
+        parse_duration(s)?,
+        MIN_INTERVAL,
+        MAX_INTERVAL,
+        "the interval",
+    )
+}
+
+/// The long-transaction threshold: under a second every transaction would be "long", and
+/// nothing waits for more than a week in an incident.
+pub const MIN_LONG_XACT: Duration = Duration::from_secs(1);
+pub const MAX_LONG_XACT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+pub fn parse_long_xact(s: &str) -> Result<Duration, String> {
+    within(
+        parse_duration(s)?,
+        MIN_LONG_XACT,
+        MAX_LONG_XACT,
+        "the long-transaction threshold",
+    )
+}
+
+fn within(d: Duration, min: Duration, max: Duration, what: &str) -> Result<Duration, String> {
+    if d < min || d > max {
+        return Err(format!(
+            "{what} must be between {} and {}",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(d)
 }
 
 impl AnalysisArgs {
@@ -268,6 +326,13 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("1e20").is_err());
+        assert!(parse_duration("NaN").is_err());
+        assert!(parse_interval("0").is_err());
+        assert!(parse_interval("199ms").is_err());
+        assert_eq!(parse_interval("200ms").unwrap(), MIN_INTERVAL);
+        assert!(parse_long_xact("0").is_err());
+        assert!(parse_long_xact("8d").is_err());
     }
 
     #[test]

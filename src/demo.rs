@@ -22,7 +22,7 @@ pub async fn run(args: &DemoArgs) -> Result<()> {
                 "pglocks demo: staging a migration stuck behind a long query, with {} sessions queued behind it…",
                 args.queued
             );
-            migration_pileup(&mut stage, args.queued, true).await?;
+            migration_pileup(&mut stage, usize::from(args.queued), true).await?;
         }
         Scenario::Wraparound => {
             eprintln!(
@@ -52,6 +52,7 @@ pub async fn run(args: &DemoArgs) -> Result<()> {
     let analysis = AnalysisArgs {
         migration_app: crate::migration::DEFAULT_MIGRATION_APPS.into(),
         long_xact: std::time::Duration::from_secs(60),
+        redact: args.redact,
         ..AnalysisArgs::default()
     };
     let result = crate::tui::app::run(params, &analysis, &args.tui).await;

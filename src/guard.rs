@@ -59,11 +59,13 @@ pub struct GuardArgs {
     #[arg(long, value_name = "ROLE")]
     pub migration_user: Option<String>,
     /// Poll period
-    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    #[arg(long, default_value = "500ms", value_parser = crate::cli::parse_interval)]
     pub interval: Duration,
     /// Say what the breaker would do, and never signal anyone
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub redact: crate::cli::Redact,
     /// The recording to write [default: pglocks-guard-TIME-PID.jsonl in --evidence-dir]; the
     /// incident report goes beside it as .md
     #[arg(long, value_name = "FILE")]
@@ -143,13 +145,13 @@ async fn run(args: &GuardArgs) -> Result<u8> {
     if let Some(e) = summary.error {
         say(&format!("recording {}: {e}", record_path.display()));
     }
-    write_report(&record_path, &report_path);
+    write_report(&record_path, &report_path, args.redact);
     Ok(code)
 }
 
-fn write_report(record: &Path, report: &Path) {
+fn write_report(record: &Path, report: &Path, redact: crate::cli::Redact) {
     let args = ReanalysisArgs {
-        redact: false,
+        redact,
         long_xact: Duration::from_secs(60),
     };
     let written = crate::record::replay::report_text(record, &args)

@@ -31,13 +31,13 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     let params = conn_params(&args.conn)?;
     let conn = crate::db::connect(&params, &ProcessEnv).await?;
     let mut snapshot = conn.poll(args.analysis.database.as_deref()).await?;
-    if args.analysis.redact {
+    if args.analysis.redact.enabled {
         snapshot = crate::redact::snapshot(snapshot);
     }
     let mut analysis = analyze(snapshot, &args.analysis.options());
     if args.check_tool_locks {
         let mut rows = conn.tool_lock_rows().await?;
-        if args.analysis.redact {
+        if args.analysis.redact.enabled {
             // Liquibase's lockedby is "host (address)": the same secret as client_addr.
             for r in &mut rows {
                 r.locked_by = r.locked_by.as_ref().map(|_| "(hidden)".into());

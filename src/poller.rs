@@ -173,7 +173,13 @@ async fn run(
                             if e.needs_reconnect() {
                                 conn = None;
                             }
-                            SignalOutcome::Refused(e.to_string())
+                            // Past the deadline the request may have reached the server:
+                            // "refused" would claim that nothing happened.
+                            if matches!(e, DbError::Deadline(_)) {
+                                SignalOutcome::Unknown
+                            } else {
+                                SignalOutcome::Refused(e.to_string())
+                            }
                         }
                     };
                     let at = Utc::now();

@@ -123,6 +123,9 @@ pub async fn run(args: &PreflightArgs) -> Result<()> {
         },
     );
     tool_lock_rows(&conn, &mut report).await?;
+    if args.redact.enabled {
+        report.redact();
+    }
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Markdown
     } else {

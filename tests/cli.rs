@@ -212,15 +212,8 @@ impl Run {
     }
 }
 
-/// The throwaway cluster, or None (and a note) when PGLOCKS_TEST_DSN points elsewhere:
-/// those tests need our pg_hba.conf, our socket directory or our roles.
-fn own_cluster<'a>(db: &'a TestDb, test: &str) -> Option<&'a Cluster> {
-    let c = db.cluster();
-    if c.is_none() {
-        eprintln!("{test}: skipped, it needs the throwaway cluster (PGLOCKS_TEST_DSN is set)");
-    }
-    c
-}
+/// Why some tests need a cluster of their own even when PGLOCKS_TEST_DSN is set.
+const OWN_CLUSTER: &str = "it needs our pg_hba.conf, our socket directory or our roles";
 
 /// A TCP conninfo string for `user` on the cluster, without a password.
 fn tcp_dsn(cluster: &Cluster, user: &str, dbname: &str) -> String {
@@ -394,10 +387,10 @@ async fn silent_server_times_out_quickly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_is_rejected_and_never_echoed() {
-    let db = TestDb::new().await;
-    let Some(cluster) = own_cluster(&db, "wrong_password_is_rejected_and_never_echoed") else {
+    let Some(db) = TestDb::local(OWN_CLUSTER, &[]).await else {
         return;
     };
+    let cluster = db.cluster().expect("a local cluster");
     admin_exec(
         &db,
         &format!("CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD 'the-right-one'"),
@@ -461,10 +454,10 @@ async fn missing_database_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_without_pg_monitor_still_sees_the_graph() {
-    let db = TestDb::new().await;
-    let Some(cluster) = own_cluster(&db, "role_without_pg_monitor_still_sees_the_graph") else {
+    let Some(db) = TestDb::local(OWN_CLUSTER, &[]).await else {
         return;
     };
+    let cluster = db.cluster().expect("a local cluster");
     admin_exec(&db, "CREATE ROLE plain_watcher LOGIN").await;
     let mut stage = db.stage().await;
     let p = migration_pileup(&mut stage, 5, false).await.unwrap();
@@ -792,10 +785,10 @@ async fn snapshot_names_the_root_behind_300_queued_sessions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_style_flags_connect() {
-    let db = TestDb::new().await;
-    let Some(cluster) = own_cluster(&db, "psql_style_flags_connect") else {
+    let Some(db) = TestDb::local(OWN_CLUSTER, &[]).await else {
         return;
     };
+    let cluster = db.cluster().expect("a local cluster");
     let socket_dir = cluster.socket_dir().display().to_string();
     let port = cluster.port.to_string();
     let run = pglocks([
@@ -838,10 +831,10 @@ async fn psql_style_flags_connect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pg_environment_variables_connect() {
-    let db = TestDb::new().await;
-    let Some(cluster) = own_cluster(&db, "pg_environment_variables_connect") else {
+    let Some(db) = TestDb::local(OWN_CLUSTER, &[]).await else {
         return;
     };
+    let cluster = db.cluster().expect("a local cluster");
     let run = pglocks(["snapshot", "--format", "json"])
         .env("PGHOST", cluster.socket_dir().display().to_string())
         .env("PGPORT", cluster.port.to_string())
@@ -873,10 +866,10 @@ async fn pg_environment_variables_connect() {
 async fn pgpass_supplies_the_password_only_when_private() {
     use std::os::unix::fs::PermissionsExt;
 
-    let db = TestDb::new().await;
-    let Some(cluster) = own_cluster(&db, "pgpass_supplies_the_password_only_when_private") else {
+    let Some(db) = TestDb::local(OWN_CLUSTER, &[]).await else {
         return;
     };
+    let cluster = db.cluster().expect("a local cluster");
     let secret = "pgpass-s3cret-plugh";
     admin_exec(
         &db,

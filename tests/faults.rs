@@ -1,6 +1,9 @@
 //! Faults around the monitor: its backend killed, its database dropped, no free
 //! connection slot, a server that stops answering, and a server that makes it wait on a
 //! lock. The poller must report each as data and carry on; nothing may hang or crash.
+// The whole file is test code, helpers included.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Command;
@@ -10,7 +13,8 @@ use common::TestDb;
 use pglocks::analysis::Options;
 use pglocks::cluster::Cluster;
 use pglocks::db::conninfo::{Overrides, ProcessEnv, resolve};
-use pglocks::poller::{self, PollerConfig, PollerEvent};
+use pglocks::db::{Signal, SignalOutcome};
+use pglocks::poller::{self, PollerCommand, PollerConfig, PollerEvent};
 use tokio::sync::mpsc::Receiver;
 
 fn config(dsn: &str, database: Option<String>) -> PollerConfig {
@@ -113,6 +117,9 @@ async fn monitored_database_dropped_is_reported_not_fatal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_free_connection_slot_is_a_clear_error_then_a_retry() {
+    if !common::local_binaries("it sets max_connections on a server of its own") {
+        return;
+    }
     let cluster = tokio::task::spawn_blocking(|| {
         Cluster::start(&["max_connections=6", "superuser_reserved_connections=2"])
     })
@@ -182,11 +189,9 @@ async fn a_catalog_lock_times_the_poll_out_and_polling_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_stops_answering_hits_the_client_deadline() {
-    let db = TestDb::new().await;
-    assert!(
-        db.cluster().is_some(),
-        "this test stops a backend process, so it needs the throwaway cluster (unset PGLOCKS_TEST_DSN)"
-    );
+    let Some(db) = TestDb::local("it freezes the monitor's backend with SIGSTOP", &[]).await else {
+        return;
+    };
     let (mut events, _commands) = poller::spawn(config(&db.dsn(), Some(db.dbname.clone())));
     let backend = next(&mut events, Duration::from_secs(10), connected).await;
     next(&mut events, Duration::from_secs(5), polled).await;
@@ -211,6 +216,9 @@ async fn a_server_that_stops_answering_hits_the_client_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn monitor_stays_harmless_under_a_1000_session_pileup() {
+    if !common::local_binaries("it sets max_connections=1100 on a server of its own") {
+        return;
+    }
     let cluster = tokio::task::spawn_blocking(|| Cluster::start(&["max_connections=1100"]))
         .await
         .unwrap()
@@ -231,31 +239,136 @@ async fn monitor_stays_harmless_under_a_1000_session_pileup() {
     )
     .await
     .unwrap();
-    let mut slowest = Duration::ZERO;
-    for _ in 0..10 {
-        let started = Instant::now();
-        let snap = monitor.poll(None).await.expect("the poll completes");
-        slowest = slowest.max(started.elapsed());
-        assert!(
-            snap.sessions.len() >= 1000,
-            "{} sessions",
-            snap.sessions.len()
-        );
-        // Ask the server itself, not our filtered view, whether anyone waits on us.
-        let on_us: i64 = stage
-            .monitor()
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(a.pid))",
-                &[&monitor.monitor_pid],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(on_us, 0, "pglocks appears in someone's blocked_by");
-    }
+    // Ask the server itself, not our filtered view, whether anyone waits on us, and ask
+    // while the polls run: between polls an idle autocommit session holds nothing, so a
+    // check made then could never fail.
+    let polling = std::sync::atomic::AtomicBool::new(true);
+    let polls = async {
+        let mut slowest = Duration::ZERO;
+        for _ in 0..10 {
+            let started = Instant::now();
+            let snap = monitor.poll(None).await.expect("the poll completes");
+            slowest = slowest.max(started.elapsed());
+            assert!(
+                snap.sessions.len() >= 1000,
+                "{} sessions",
+                snap.sessions.len()
+            );
+        }
+        polling.store(false, std::sync::atomic::Ordering::SeqCst);
+        slowest
+    };
+    let watch = async {
+        let mut during_a_poll = 0;
+        while polling.load(std::sync::atomic::Ordering::SeqCst) {
+            let row = stage
+                .monitor()
+                .query_one(
+                    "SELECT (SELECT count(*) FROM pg_stat_activity a
+                              WHERE a.wait_event_type = 'Lock'
+                                AND $1 = ANY(pg_blocking_pids(a.pid))),
+                            (SELECT state = 'active' FROM pg_stat_activity WHERE pid = $1)",
+                    &[&monitor.monitor_pid],
+                )
+                .await
+                .unwrap();
+            let on_us: i64 = row.get(0);
+            assert_eq!(on_us, 0, "pglocks appears in someone's blocked_by");
+            if row.get::<_, Option<bool>>(1) == Some(true) {
+                during_a_poll += 1;
+            }
+        }
+        during_a_poll
+    };
+    let (slowest, during_a_poll) = tokio::join!(polls, watch);
+    assert!(
+        during_a_poll > 0,
+        "the check never ran while a poll was in progress"
+    );
     let a = pglocks::analysis::analyze(monitor.poll(None).await.unwrap(), &Options::default());
     assert_eq!(a.graph.waiting_total(p.blocker), 399);
     // statement_timeout is 3 s; a poll near it would be a failure waiting to happen.
     assert!(slowest < Duration::from_secs(2), "slowest poll {slowest:?}");
-    eprintln!("1000 sessions, 399 waiting: slowest of 10 polls {slowest:?}");
+    eprintln!(
+        "1000 sessions, 399 waiting: slowest of 10 polls {slowest:?}; checked {during_a_poll} times during a poll"
+    );
+}
+
+/// Issue 13.1: a terminate sent while the server has stopped answering. Before the fix the
+/// signal had no client-side deadline and the poller waited for ever: no event, no poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_to_a_frozen_server_is_unknown_and_the_poller_reconnects() {
+    let Some(db) = TestDb::local("it freezes the monitor's backend with SIGSTOP", &[]).await else {
+        return;
+    };
+    let mut stage = db.stage().await;
+    let target = stage.actor("victim").await.unwrap();
+    let backend_start: chrono::DateTime<chrono::Utc> = stage
+        .monitor()
+        .query_one(
+            "SELECT backend_start FROM pg_stat_activity WHERE pid = $1",
+            &[&target.pid],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let victim = target.pid;
+    stage.keep(target);
+    let (mut events, commands) = poller::spawn(config(&db.dsn(), Some(db.dbname.clone())));
+    let backend = next(&mut events, Duration::from_secs(10), connected).await;
+    next(&mut events, Duration::from_secs(5), polled).await;
+    let frozen = Frozen::stop(backend);
+    commands
+        .send(PollerCommand::Signal {
+            signal: Signal::Terminate,
+            pid: victim,
+            backend_start,
+        })
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let outcome = next(&mut events, Duration::from_secs(12), |ev| match ev {
+        PollerEvent::Signalled { outcome, .. } => Some(outcome.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(outcome, SignalOutcome::Unknown, "{}", outcome.describe());
+    assert!(
+        outcome
+            .describe()
+            .starts_with("unknown: the server did not answer")
+    );
+    // It re-opens its connection on its own, while the old backend is still frozen.
+    let again = next(&mut events, Duration::from_secs(10), connected).await;
+    assert_ne!(again, backend);
+    next(&mut events, Duration::from_secs(5), polled).await;
+    drop(frozen);
+}
+
+/// SIGSTOP on a backend, SIGCONT when dropped, so a failed assertion never leaves a frozen
+/// process behind.
+struct Frozen(i32);
+
+impl Frozen {
+    fn stop(pid: i32) -> Frozen {
+        let stop = Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(stop.success());
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.0.to_string()])
+            .status();
+    }
 }

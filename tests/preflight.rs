@@ -484,3 +484,43 @@ async fn a_relation_the_file_never_creates_fails_the_gate() {
         "{errors:?}"
     );
 }
+
+/// Issue 13.9: `preflight --redact` hides the blocking sessions' literals, in JSON and in
+/// Markdown, as every other command does; without it they are there.
+#[tokio::test]
+async fn redact_hides_the_blockers_literals() {
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    stage.exec(SCHEMA).await.unwrap();
+    let reader = stage.actor("metabase").await.unwrap();
+    stage
+        .run(
+            &reader,
+            "BEGIN; SELECT count(*) FROM orders WHERE customer = 4242424 OR 'card-9876' = 'x';",
+        )
+        .await
+        .unwrap();
+    let sql = "ALTER TABLE orders ADD COLUMN x int NOT NULL DEFAULT 0";
+    let (_, plain) = json(&db, sql, &[]).await;
+    assert!(plain.to_string().contains("4242424"), "{plain:#}");
+    let (code, redacted) = json(&db, sql, &["--redact"]).await;
+    assert_eq!(code, 2);
+    let text = redacted.to_string();
+    assert!(
+        !text.contains("4242424") && !text.contains("card-9876"),
+        "{redacted:#}"
+    );
+    let query = redacted["statements"][0]["locks"][0]["blockers"][0]["query"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        query.contains("FROM orders WHERE customer ="),
+        "{redacted:#}"
+    );
+    let dsn = db.dsn();
+    let md = preflight(&[&dsn, "-c", sql, "--format", "markdown", "--redact"]).await;
+    assert_eq!(md.code, 2, "{}", md.stderr);
+    assert!(md.stdout.contains("FROM orders"), "{}", md.stdout);
+    assert!(!md.stdout.contains("4242424") && !md.stdout.contains("card-9876"));
+}

@@ -96,7 +96,9 @@ async fn scene() -> Scene {
         .await
         .unwrap();
     let mut stage = Stage::new(&dsn_as(&db, &app)).await.unwrap();
-    let pileup = migration_pileup(&mut stage, QUEUED, false).await.unwrap();
+    // The blocker is running a statement: a cancel that got through would end it (and a
+    // refused one must not), which an idle-in-transaction blocker would not show.
+    let pileup = migration_pileup(&mut stage, QUEUED, true).await.unwrap();
     let superuser_session = client(&format!("{} application_name=dba-console", db.dsn())).await;
     let superuser_pid: i32 = superuser_session
         .query_one("SELECT pg_backend_pid()", &[])
@@ -160,6 +162,23 @@ impl Scene {
 
     async fn alive(&self, pid: i32) -> bool {
         common::listed(&self.admin, pid).await
+    }
+
+    /// What a delivered cancel or terminate would change: the session, its statement's
+    /// state and start, and whether it still holds its lock on orders.
+    async fn footprint(&self, pid: i32) -> Option<(Option<String>, Option<DateTime<Utc>>, bool)> {
+        self.admin
+            .query_opt(
+                "SELECT a.state, a.query_start,
+                        EXISTS (SELECT 1 FROM pg_locks l
+                                 WHERE l.pid = a.pid AND l.granted
+                                   AND l.relation = 'orders'::regclass)
+                   FROM pg_stat_activity a WHERE a.pid = $1",
+                &[&pid],
+            )
+            .await
+            .unwrap()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
     }
 
     async fn signal(&self, conn: &Connection, signal: Signal, pid: i32) -> SignalOutcome {
@@ -269,6 +288,8 @@ fn check_snapshot(s: &Scene, grant: Grant, conn: &Connection, a: &Analysis) {
 
 /// Refused signals name the missing grant and leave the target alive.
 async fn check_refused(s: &Scene, conn: &Connection, signal: Signal, pid: i32, phrases: &[&str]) {
+    let before = s.footprint(pid).await;
+    assert!(before.is_some(), "pid {pid} is there to begin with");
     let outcome = s.signal(conn, signal, pid).await;
     let SignalOutcome::NotPermitted(_) = &outcome else {
         panic!(
@@ -284,9 +305,12 @@ async fn check_refused(s: &Scene, conn: &Connection, signal: Signal, pid: i32, p
     for phrase in phrases {
         assert!(text.contains(phrase), "{text:?} should mention {phrase:?}");
     }
-    assert!(
-        s.alive(pid).await,
-        "a refused {} must not end pid {pid}",
+    // Time for a signal that did get through to land.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        s.footprint(pid).await,
+        before,
+        "a refused {} must leave pid {pid} running its statement, holding its lock",
         signal.verb()
     );
 }

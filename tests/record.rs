@@ -36,7 +36,7 @@ fn analysis_args(db: &TestDb) -> AnalysisArgs {
 
 fn reanalysis() -> ReanalysisArgs {
     ReanalysisArgs {
-        redact: false,
+        redact: pglocks::cli::Redact::default(),
         long_xact: Duration::from_secs(60),
     }
 }
@@ -401,7 +401,19 @@ async fn record_command_runs_until_sigint_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rec.jsonl");
     let path_s = path.to_str().unwrap().to_string();
-    let dsn = db.dsn();
+    // A role with a real password, given in the connection string: it must not come back.
+    let role = format!("{}_pw", db.dbname);
+    let secret = "Rec0rdSecret7731";
+    stage
+        .exec(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD '{secret}' IN ROLE pg_monitor"
+        ))
+        .await
+        .unwrap();
+    // That statement stays the staging session's last query in pg_stat_activity, which
+    // the recording would then carry; this replaces it.
+    stage.exec("SELECT 1").await.unwrap();
+    let dsn = format!("{} user={role} password={secret}", db.dsn());
     let args = [
         "record",
         dsn.as_str(),
@@ -410,7 +422,7 @@ async fn record_command_runs_until_sigint_and_never_overwrites() {
         "-o",
         path_s.as_str(),
         "--interval",
-        "100ms",
+        "200ms",
     ];
     // A permissive umask: the recording must still be readable by its owner only.
     let child = with_umask(pglocks(&args), 0o000)
@@ -439,10 +451,11 @@ async fn record_command_runs_until_sigint_and_never_overwrites() {
     assert!(out.status.success(), "{stderr}");
     assert!(out.stdout.is_empty());
     assert!(stderr.contains("pglocks record: stopped;"), "{stderr}");
-    assert!(!stderr.contains("password"), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
     let polls = entries(&path).iter().filter_map(snapshot).count();
     assert!(stderr.contains(&format!("{polls} polls in")), "{stderr}");
     let bytes = std::fs::read(&path).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains(secret));
     assert_eq!(
         bytes.last(),
         Some(&b'\n'),
@@ -541,5 +554,81 @@ fn a_file_that_is_not_a_recording_is_one_line_error() {
     assert!(
         err.contains("notes.txt:1: not a pglocks recording line"),
         "{err}"
+    );
+}
+
+/// Issue 13.6: a SIGKILL in the middle of an incident loses at most the poll in flight.
+/// "Acknowledged" is read on the server: the recorder is frozen (SIGSTOP) at a moment when
+/// its backend is idle, so the server has answered its last poll, whose start time is the
+/// backend's query_start and, in the file, that poll's taken_at (both are PostgreSQL's
+/// statement_timestamp()). Then SIGKILL. Polls start an interval apart, so the file must
+/// reach back to within two intervals of that last answered poll: the one before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_an_incident_loses_at_most_the_last_poll() {
+    use nix::sys::signal::{Signal::*, kill};
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    let p = migration_pileup(&mut stage, 3, true).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("killed.jsonl");
+    let dsn = db.dsn();
+    let mut child = pglocks(&[
+        "record",
+        dsn.as_str(),
+        "--database",
+        db.dbname.as_str(),
+        "-o",
+        path.to_str().unwrap(),
+        "--interval",
+        "200ms",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    wait_for(&path, "five polls of the blocked migration", |e| {
+        e.iter()
+            .filter_map(snapshot)
+            .filter(|d| migration_blocked(d, &p))
+            .count()
+            >= 5
+    })
+    .await;
+    let mut last_answered = None;
+    for _ in 0..100 {
+        kill(pid, SIGSTOP).unwrap();
+        let row = stage
+            .monitor()
+            .query_opt(
+                "SELECT state, query_start FROM pg_stat_activity
+                  WHERE datname = $1 AND application_name = 'pglocks'",
+                &[&db.dbname],
+            )
+            .await
+            .unwrap();
+        if let Some(row) = row
+            && row.get::<_, Option<String>>(0).as_deref() == Some("idle")
+        {
+            last_answered = row.get::<_, Option<chrono::DateTime<Utc>>>(1);
+            break;
+        }
+        kill(pid, SIGCONT).unwrap();
+        tokio::time::sleep(Duration::from_millis(37)).await;
+    }
+    kill(pid, SIGKILL).unwrap();
+    let _ = child.wait();
+    let last_answered = last_answered.expect("the recorder's backend was idle at some point");
+    let recorded: Vec<_> = entries(&path)
+        .iter()
+        .filter_map(snapshot)
+        .map(|d| d.taken_at)
+        .collect();
+    let last_in_file = *recorded.last().unwrap();
+    let gap = last_answered - last_in_file;
+    assert!(
+        gap < chrono::Duration::from_std(INTERVAL * 2).unwrap(),
+        "{} polls in the file; the last is {gap} older than the last poll the server answered",
+        recorded.len()
     );
 }

@@ -161,7 +161,7 @@ async fn no_literal_survives_in_any_output() {
             db.dbname.as_str(),
             "--redact",
             "--interval",
-            "100ms",
+            "200ms",
             "-o",
             rec_s,
         ])

@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod common;
+
 use pglocks::cluster::Cluster;
 use pglocks::db::conninfo::{self, Overrides, ProcessEnv};
 use pglocks::db::{self, DbError};
@@ -128,12 +130,11 @@ fn pki() -> Pki {
     }
 }
 
-/// A cluster that speaks TLS with `cert`/`key` and accepts TCP only over TLS. None, with a
-/// note, when PGLOCKS_TEST_DSN points at an outside server: these tests need their own
-/// server configuration, as docs/testing.md says.
-async fn tls_cluster(test: &str, cert: Vec<u8>, key: Vec<u8>) -> Option<Cluster> {
-    if std::env::var("PGLOCKS_TEST_DSN").is_ok_and(|d| !d.is_empty()) {
-        eprintln!("{test}: skipped, it needs its own TLS cluster (PGLOCKS_TEST_DSN is set)");
+/// A cluster that speaks TLS with `cert`/`key` and accepts TCP only over TLS, started
+/// here whether or not PGLOCKS_TEST_DSN is set. None when no server binaries are installed
+/// (the test has then failed, or been skipped under PGLOCKS_TEST_ALLOW_SKIP=1).
+async fn tls_cluster(cert: Vec<u8>, key: Vec<u8>) -> Option<Cluster> {
+    if !common::local_binaries("it configures TLS and pg_hba.conf on a server of its own") {
         return None;
     }
     let cluster = tokio::task::spawn_blocking(move || {
@@ -217,6 +218,49 @@ async fn one_line_failure(conn: String, phrases: &[&str]) -> String {
     line
 }
 
+/// Whether the backend `pid` talks TLS, asked over the Unix socket (pg_hba.conf lets
+/// that in whatever it does to TCP).
+async fn encrypted(cluster: &Cluster, pid: i32) -> Option<bool> {
+    let dsn = format!(
+        "host={} port={} user=postgres dbname=postgres",
+        cluster.socket_dir().display(),
+        cluster.port
+    );
+    let (client, conn) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .query_opt("SELECT ssl FROM pg_stat_ssl WHERE pid = $1", &[&pid])
+        .await
+        .unwrap()
+        .map(|r| r.get(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_and_prefer_against_a_server_without_tls() {
+    if !common::local_binaries("it needs a server of its own with TLS off") {
+        return;
+    }
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start(&["ssl=off"]))
+        .await
+        .unwrap()
+        .unwrap();
+    for mode in ["allow", "prefer"] {
+        let conn = connect(&cluster, &format!("sslmode={mode}"))
+            .await
+            .unwrap_or_else(|e| panic!("sslmode={mode} against a plain-only server: {e}"));
+        assert_eq!(
+            encrypted(&cluster, conn.monitor_pid).await,
+            Some(false),
+            "{mode}"
+        );
+        let (ok, _, stderr) = snapshot(conninfo(&cluster, &format!("sslmode={mode}"))).await;
+        assert!(ok, "sslmode={mode} against a plain-only server: {stderr}");
+    }
+    assert!(connect(&cluster, "sslmode=require").await.is_err());
+}
+
 fn root(path: &Path) -> String {
     format!("sslrootcert={}", path.display())
 }
@@ -230,14 +274,27 @@ async fn sslmodes_against_a_server_that_requires_tls() {
         "server",
         "IP:127.0.0.1,DNS:localhost",
     );
-    let Some(cluster) = tls_cluster("sslmodes_against_a_server_that_requires_tls", cert, key).await
-    else {
+    let Some(cluster) = tls_cluster(cert, key).await else {
         return;
     };
 
     // require: encrypted, certificate not checked.
     let conn = connect(&cluster, "sslmode=require").await.unwrap();
     assert!(conn.server.version_num >= 130000);
+    // allow (issue 13.7: it was plain only) and prefer: the server turns plain away, TLS
+    // gets in, as with libpq. The library, then the binary.
+    for mode in ["allow", "prefer"] {
+        let conn = connect(&cluster, &format!("sslmode={mode}"))
+            .await
+            .unwrap_or_else(|e| panic!("sslmode={mode} against a TLS-only server: {e}"));
+        assert_eq!(
+            encrypted(&cluster, conn.monitor_pid).await,
+            Some(true),
+            "{mode}"
+        );
+        let (ok, _, stderr) = snapshot(conninfo(&cluster, &format!("sslmode={mode}"))).await;
+        assert!(ok, "sslmode={mode} against a TLS-only server: {stderr}");
+    }
     // verify-full with the CA that signed the server's certificate.
     connect(
         &cluster,
@@ -306,8 +363,7 @@ async fn verify_ca_accepts_a_misnamed_certificate_that_verify_full_refuses() {
         "elsewhere",
         "DNS:db.elsewhere.invalid",
     );
-    let Some(cluster) = tls_cluster("verify_ca_accepts_a_misnamed_certificate", cert, key).await
-    else {
+    let Some(cluster) = tls_cluster(cert, key).await else {
         return;
     };
 

@@ -65,17 +65,17 @@ pub async fn connect(params: &ConnParams, env: &(dyn Env + Sync)) -> Result<Conn
     for host in &params.hosts {
         let target = format!("{}@{}:{}/{}", params.user, host, params.port, params.dbname);
         let mut cfg = Config::new();
-        match host {
+        let mode = match host {
             Host::Tcp(name) => {
                 cfg.host(name);
-                cfg.ssl_mode(tls::tokio_postgres_sslmode(params.sslmode));
+                params.sslmode
             }
             Host::Socket(dir) => {
                 // libpq never negotiates TLS over a Unix socket.
                 cfg.host_path(dir);
-                cfg.ssl_mode(tls::tokio_postgres_sslmode(SslMode::Disable));
+                SslMode::Disable
             }
-        }
+        };
         cfg.port(params.port)
             .user(&params.user)
             .dbname(&params.dbname)
@@ -84,38 +84,67 @@ pub async fn connect(params: &ConnParams, env: &(dyn Env + Sync)) -> Result<Conn
         if let Some(pw) = params.password_for(host, env) {
             cfg.password(pw.expose());
         }
-        match timeout(params.connect_timeout, cfg.connect(tls.clone())).await {
-            Err(_) => {
-                last = Some(DbError::ConnectTimeout {
-                    target,
-                    after: params.connect_timeout,
-                });
-            }
-            Ok(Err(e)) => {
-                let err = DbError::Connect {
-                    target,
-                    reason: DbError::from_pg(&e),
-                };
-                // The server answered (bad password, no such database): another host of
-                // the same list would not know better.
-                if e.as_db_error().is_some() {
-                    return Err(err);
-                }
-                last = Some(err);
-            }
-            Ok(Ok((client, conn))) => {
-                let task = tokio::spawn(async move {
-                    // The error surfaces on the next query as a closed connection.
-                    let _ = conn.await;
-                });
-                return prepare(client, task, target).await;
-            }
+        cfg.ssl_mode(tls::tokio_postgres_sslmode(mode));
+        let mut result = attempt(&cfg, &tls, params.connect_timeout, &target).await;
+        // libpq's "allow": plain first, and TLS only if the server turned plain away
+        // (a pg_hba.conf with hostssl lines only). tokio-postgres has no such mode.
+        if mode == SslMode::Allow
+            && let Err(Failure::Answered(_)) = &result
+        {
+            cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
+            result = attempt(&cfg, &tls, params.connect_timeout, &target).await;
+        }
+        match result {
+            Ok((client, task)) => return prepare(client, task, target).await,
+            // The server answered (bad password, no such database): another host of
+            // the same list would not know better.
+            Err(Failure::Answered(err)) => return Err(err),
+            Err(Failure::Unreachable(err)) => last = Some(err),
         }
     }
     Err(last.unwrap_or_else(|| DbError::Connect {
         target: params.describe(),
         reason: "no host to try".into(),
     }))
+}
+
+enum Failure {
+    /// The server itself refused: a bad password, no such database, pg_hba.conf.
+    Answered(DbError),
+    /// No server answered in time, or at all: the next host may.
+    Unreachable(DbError),
+}
+
+async fn attempt(
+    cfg: &Config,
+    tls: &tokio_postgres_rustls::MakeRustlsConnect,
+    within: Duration,
+    target: &str,
+) -> Result<(Client, tokio::task::JoinHandle<()>), Failure> {
+    match timeout(within, cfg.connect(tls.clone())).await {
+        Err(_) => Err(Failure::Unreachable(DbError::ConnectTimeout {
+            target: target.to_string(),
+            after: within,
+        })),
+        Ok(Err(e)) => {
+            let err = DbError::Connect {
+                target: target.to_string(),
+                reason: DbError::from_pg(&e),
+            };
+            if e.as_db_error().is_some() {
+                Err(Failure::Answered(err))
+            } else {
+                Err(Failure::Unreachable(err))
+            }
+        }
+        Ok(Ok((client, conn))) => {
+            let task = tokio::spawn(async move {
+                // The error surfaces on the next query as a closed connection.
+                let _ = conn.await;
+            });
+            Ok((client, task))
+        }
+    }
 }
 
 async fn prepare(

@@ -289,6 +289,9 @@ pub enum ConnInfoError {
     Syntax(String),
     #[error("invalid connection URI: {0}")]
     Uri(String),
+    /// A URI complaint in fixed words, which may be shown whatever the URI holds.
+    #[error("invalid connection URI: {0}")]
+    UriShape(&'static str),
     #[error("unknown connection option \"{0}\"")]
     UnknownOption(String),
     #[error("connection option \"{0}\" is not supported by pglocks")]
@@ -307,6 +310,50 @@ pub enum ConnInfoError {
     WeakSslModeWithSystemRoots(SslMode),
     #[error("invalid connect_timeout \"{0}\" (expected whole seconds)")]
     InvalidConnectTimeout(String),
+    /// Any of the above for a string that holds a password: a malformed string may have
+    /// split the password anywhere (`u:se?cret@h` reads "se" as a port), so nothing
+    /// taken from it is quoted.
+    #[error("{0} (the text is not quoted because the connection string holds a password)")]
+    Unquoted(&'static str),
+    #[error(
+        "invalid connection string: unexpected text after the value of \"password\" (quote values that contain spaces)"
+    )]
+    AfterPassword,
+}
+
+impl ConnInfoError {
+    /// The same complaint with every piece of the user's text left out.
+    fn unquoted(self) -> ConnInfoError {
+        ConnInfoError::Unquoted(match self {
+            ConnInfoError::AfterPassword | ConnInfoError::UriShape(_) => return self,
+            ConnInfoError::Syntax(_) => "invalid connection string",
+            ConnInfoError::Uri(_) => "invalid connection URI",
+            ConnInfoError::UnknownOption(_) => "unknown connection option",
+            ConnInfoError::UnsupportedOption(_) => "a connection option pglocks does not support",
+            ConnInfoError::InvalidPort(_) => "invalid port",
+            ConnInfoError::PortCount { .. } => "the ports do not match the hosts",
+            ConnInfoError::MixedPorts(_) => "hosts with different ports are not supported",
+            ConnInfoError::InvalidSslMode(_) => {
+                "invalid sslmode (expected disable, allow, prefer, require, verify-ca or verify-full)"
+            }
+            ConnInfoError::WeakSslModeWithSystemRoots(_) => {
+                "sslrootcert=system needs sslmode=verify-full"
+            }
+            ConnInfoError::InvalidConnectTimeout(_) => {
+                "invalid connect_timeout (expected whole seconds)"
+            }
+            ConnInfoError::Unquoted(what) => what,
+        })
+    }
+}
+
+/// Whether a connection string may carry a password, however malformed: a URI with an
+/// "@" anywhere (user:password@host, wherever the parser would split it), or a conninfo
+/// string that mentions the password keyword.
+fn may_hold_password(s: &str) -> bool {
+    // Decoded: `?pass%77ord=` is a password parameter too.
+    let decoded = percent_encoding::percent_decode_str(s).decode_utf8_lossy();
+    decoded.to_lowercase().contains("password") || uri_body(s).is_some_and(|b| b.contains('@'))
 }
 
 /// Raw option values from one source. `Some("")` is kept distinct from
@@ -396,6 +443,16 @@ impl Layer {
 /// win over `conn` (URI, `key=value` string or bare database name), which
 /// wins over the `PG*` environment variables, which win over the defaults.
 pub fn resolve(
+    conn: Option<&str>,
+    overrides: &Overrides,
+    env: &dyn Env,
+) -> Result<ConnParams, ConnInfoError> {
+    let secret = conn.is_some_and(may_hold_password)
+        || overrides.dbname.as_deref().is_some_and(may_hold_password);
+    resolve_layers(conn, overrides, env).map_err(|e| if secret { e.unquoted() } else { e })
+}
+
+fn resolve_layers(
     conn: Option<&str>,
     overrides: &Overrides,
     env: &dyn Env,
@@ -645,18 +702,15 @@ fn parse_keyword_value(s: &str) -> Result<Layer, ConnInfoError> {
 }
 
 fn after_password_error() -> ConnInfoError {
-    ConnInfoError::Syntax(
-        "unexpected text after the value of \"password\" (quote values that contain spaces)"
-            .to_owned(),
-    )
+    ConnInfoError::AfterPassword
 }
 
 fn unterminated(key: &str) -> ConnInfoError {
     ConnInfoError::Syntax(format!("unterminated quote in value for \"{key}\""))
 }
 
-fn uri_error(msg: &str) -> ConnInfoError {
-    ConnInfoError::Uri(msg.to_owned())
+fn uri_error(msg: &'static str) -> ConnInfoError {
+    ConnInfoError::UriShape(msg)
 }
 
 /// Parses the part of a `postgres://` URI after the scheme.
@@ -671,6 +725,15 @@ fn parse_uri(body: &str) -> Result<Layer, ConnInfoError> {
         None => (before_query, None),
     };
 
+    // An unencoded "/" in a password (before or after an "@" inside it) splits the URI
+    // in the wrong place and would make parts of the password show up as host, port or
+    // database. A database name with an "@" must be percent-encoded too.
+    if path.is_some_and(|p| p.contains('@')) {
+        return Err(uri_error(
+            "\"@\" after the host list; percent-encode \"/\", \"@\", \"?\" and \":\" \
+             in the user name, password and database name (for example \"/\" as %2F)",
+        ));
+    }
     let hostlist = match authority.rsplit_once('@') {
         Some((userinfo, hostlist)) => {
             let (user, password) = match userinfo.split_once(':') {
@@ -686,17 +749,7 @@ fn parse_uri(body: &str) -> Result<Layer, ConnInfoError> {
             }
             hostlist
         }
-        None => {
-            // An unencoded "/" in a password splits the URI in the wrong place and
-            // would make parts of the password show up as host, port or database.
-            if authority.contains(':') && path.is_some_and(|p| p.contains('@')) {
-                return Err(uri_error(
-                    "\"@\" after the host list; percent-encode \"/\", \"@\", \"?\" and \":\" \
-                     in the user name and password (for example \"/\" as %2F)",
-                ));
-            }
-            authority
-        }
+        None => authority,
     };
 
     if !hostlist.is_empty() {
@@ -1384,6 +1437,60 @@ mod tests {
             let err = conn_err(input);
             let text = format!("{err} {err:?}");
             assert!(!text.contains(secret), "{input}: {text}");
+        }
+    }
+
+    /// Issue 13.3: `postgres://u:se?cret@h/db` said `invalid port "se"`. A password made of
+    /// distinctive upper-case words joined by the characters that split URIs and conninfo
+    /// strings, inside random text: no word of it may reach an error or a description.
+    mod secret_never_quoted {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn secret() -> impl Strategy<Value = (String, Vec<String>)> {
+            (
+                proptest::collection::vec("[A-Z]{5}", 1..4),
+                proptest::collection::vec("[?/@:#&=%,' \\\\\\[\\]]{0,2}", 3),
+            )
+                .prop_map(|(words, seps)| {
+                    let mut s = String::new();
+                    for (i, w) in words.iter().enumerate() {
+                        s.push_str(w);
+                        s.push_str(&seps[i % seps.len()]);
+                    }
+                    (s, words)
+                })
+        }
+
+        fn junk() -> impl Strategy<Value = String> {
+            "[a-z0-9:/@?=&%,.' \\[\\]]{0,12}"
+        }
+
+        fn check(input: &str, words: &[String]) -> Result<(), TestCaseError> {
+            let shown = match resolve(Some(input), &Overrides::default(), &FakeEnv::new()) {
+                Ok(p) => format!("{} {p:?}", p.describe()),
+                Err(e) => format!("{e} {e:?}"),
+            };
+            for w in words {
+                prop_assert!(!shown.contains(w.as_str()), "{input:?} showed {w}: {shown}");
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn in_uris(user in "[a-z]{0,4}", (s, words) in secret(), host in junk(), query in junk()) {
+                check(&format!("postgres://{user}:{s}@{host}"), &words)?;
+                check(&format!("postgresql://{user}:{s}@{host}?{query}"), &words)?;
+                check(&format!("postgres://{host}?{query}&password={s}&{query}"), &words)?;
+            }
+
+            #[test]
+            fn in_conninfo(before in junk(), (s, words) in secret(), after in junk()) {
+                check(&format!("{before} password={s} {after}"), &words)?;
+                check(&format!("{before} password='{s}' {after}"), &words)?;
+                check(&format!("host=db password = {s}{after}"), &words)?;
+            }
         }
     }
 

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::error::SqlState;
 
 use super::DbError;
-use super::connect::{Connection, bounded, column};
+use tokio::time::timeout;
+
+use super::connect::{CLIENT_DEADLINE, Connection, bounded, column};
 
 /// How long pg_terminate_backend(pid, timeout) waits for the backend to exit (PG14+).
 const TERMINATE_WAIT_MS: i64 = 1_500;
@@ -40,6 +42,11 @@ pub enum SignalOutcome {
     AlreadyGone,
     /// The monitor's own backend: never signalled.
     Refused(String),
+    /// The server took the request but said the signal could not be sent (the function
+    /// returned false: the process had already exited, or the kernel refused).
+    NotSent,
+    /// The server stopped answering mid-request: it may or may not have been signalled.
+    Unknown,
 }
 
 impl SignalOutcome {
@@ -56,6 +63,14 @@ impl SignalOutcome {
                 "already gone (or the pid now belongs to another session); nothing signalled".into()
             }
             SignalOutcome::Refused(m) => format!("refused: {m}"),
+            SignalOutcome::NotSent => {
+                "not sent: the server could not deliver the signal (the backend may have just exited)"
+                    .into()
+            }
+            SignalOutcome::Unknown => {
+                "unknown: the server did not answer (it may or may not have been signalled); reconnecting"
+                    .into()
+            }
         }
     }
 }
@@ -86,28 +101,28 @@ impl Connection {
                     .into(),
             ));
         }
-        let result = match signal {
-            Signal::Terminate => {
-                let sql = if self.server.version_num >= 140000 {
-                    include_str!("../../queries/signal_terminate.sql")
-                } else {
-                    include_str!("../../queries/signal_terminate_pg13.sql")
-                };
-                self.client
-                    .query_opt(sql, &[&pid, &backend_start, &TERMINATE_WAIT_MS])
-                    .await
-            }
-            Signal::Cancel => {
-                self.client
-                    .query_opt(
-                        include_str!("../../queries/signal_cancel.sql"),
-                        &[&pid, &backend_start],
-                    )
-                    .await
-            }
+        let (sql, params): (&str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>) = match signal {
+            Signal::Terminate if self.server.version_num >= 140000 => (
+                include_str!("../../queries/signal_terminate.sql"),
+                vec![&pid, &backend_start, &TERMINATE_WAIT_MS],
+            ),
+            Signal::Terminate => (
+                include_str!("../../queries/signal_terminate_pg13.sql"),
+                vec![&pid, &backend_start, &TERMINATE_WAIT_MS],
+            ),
+            Signal::Cancel => (
+                include_str!("../../queries/signal_cancel.sql"),
+                vec![&pid, &backend_start],
+            ),
+        };
+        // Not `bounded`: a refusal must stay a tokio_postgres::Error to read its SQLSTATE.
+        let result = match timeout(CLIENT_DEADLINE, self.client.query_opt(sql, &params)).await {
+            Err(_) => return Err(DbError::Deadline(CLIENT_DEADLINE)),
+            Ok(r) => r,
         };
         let signalled: Option<bool> = match result {
-            Ok(row) => row.and_then(|r| r.get(0)),
+            Ok(Some(row)) => column(&row, "signalled")?,
+            Ok(None) => None,
             Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
                 let server = e.as_db_error().map(|d| d.message().to_string());
                 let owner = self.owner(pid).await?;
@@ -128,6 +143,9 @@ impl Connection {
                 }
                 _ => SignalOutcome::AlreadyGone,
             });
+        }
+        if signalled == Some(false) {
+            return Ok(SignalOutcome::NotSent);
         }
         match signal {
             Signal::Terminate => {

@@ -69,8 +69,8 @@ pub fn make_tls(params: &ConnParams, env: &dyn Env) -> Result<MakeRustlsConnect,
     Ok(MakeRustlsConnect::new(config))
 }
 
-/// tokio-postgres' notion of the mode. It cannot do libpq's "allow" (plain
-/// first, TLS on demand), so that becomes plain.
+/// tokio-postgres' notion of the mode. It has no libpq "allow" (plain first, TLS
+/// if the server refuses plain): that is plain here, and `connect` retries with TLS.
 pub fn tokio_postgres_sslmode(mode: SslMode) -> tokio_postgres::config::SslMode {
     use tokio_postgres::config::SslMode as Tp;
     match mode {

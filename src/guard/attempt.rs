@@ -33,6 +33,7 @@ pub struct Guard {
     backoff: Backoff,
     blocker_wait: Duration,
     dry_run: bool,
+    redact: bool,
     app: Option<String>,
     user: Option<String>,
     /// Set for the command unless the user set PGAPPNAME.
@@ -78,6 +79,21 @@ fn exit_code(status: &ExitStatus) -> u8 {
 }
 
 impl Guard {
+    /// What the recording keeps of a poll: the poll itself, or under --redact the same
+    /// poll with literals and client addresses hidden; the breaker decides on the real one.
+    fn keep(&self, a: &Analysis) {
+        if !self.redact {
+            return self.sink.snapshot(a);
+        }
+        let opts = Options {
+            rules: MigrationRules::new("", a.migrations.keys().copied().collect()),
+            ..Options::default()
+        };
+        let mut hidden = analyze(crate::redact::snapshot(a.snapshot.clone()), &opts);
+        hidden.migrations = a.migrations.clone();
+        self.sink.snapshot(&hidden);
+    }
+
     pub fn new(args: &GuardArgs, params: ConnParams, conn: Connection, sink: RecordSink) -> Guard {
         let appname = match std::env::var_os("PGAPPNAME") {
             Some(_) => None,
@@ -98,6 +114,7 @@ impl Guard {
             backoff: args.backoff,
             blocker_wait: args.blocker_wait,
             dry_run: args.dry_run,
+            redact: args.redact.enabled,
             app: args.migration_app.clone(),
             user: args.migration_user.clone(),
             appname,
@@ -220,7 +237,7 @@ impl Guard {
         // Name rules only count backends that start after this, by the server's clock.
         let first = self.poll().await;
         if let Some((a, _)) = &first {
-            self.sink.snapshot(a);
+            self.keep(a);
         }
         let since = first.as_ref().map(|(a, _)| a.snapshot.taken_at);
         let mut cmd = tokio::process::Command::new(&self.command[0]);
@@ -280,7 +297,7 @@ impl Guard {
         status::idle();
         // The world right after the attempt, for the report: did the queue drain?
         if let Some((a, _)) = self.poll().await {
-            self.sink.snapshot(&a);
+            self.keep(&a);
         }
         let ended = Ended {
             status,
@@ -413,7 +430,7 @@ impl Guard {
                 format!("run by pglocks guard (found by {})", b.method.describe()),
             );
         }
-        self.sink.snapshot(&a);
+        self.keep(&a);
         self.show_status(&a, &current);
         let verdicts = breaker::judge(&a, &current, &self.limits);
         for v in verdicts {
@@ -548,7 +565,7 @@ impl Guard {
         let mut said = false;
         loop {
             if let Some((a, _)) = self.poll().await {
-                self.sink.snapshot(&a);
+                self.keep(&a);
                 let staying: Vec<String> = roots
                     .iter()
                     .filter(|((pid, bs, xs), _)| {

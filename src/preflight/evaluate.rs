@@ -97,6 +97,25 @@ pub struct SessionReport {
     pub gid: Option<String>,
 }
 
+impl Report {
+    /// `--redact`: the other sessions' statements lose their literals, as in every other
+    /// command's output. The migration's own statements are the caller's and stay readable.
+    pub fn redact(&mut self) {
+        for st in &mut self.statements {
+            let blockers = st.locks.iter_mut().flat_map(|l| &mut l.blockers);
+            let sessions = st
+                .snapshot_waits
+                .iter_mut()
+                .chain(blockers.map(|b| &mut b.session));
+            for s in sessions {
+                if let Some(q) = s.query.as_mut() {
+                    *q = crate::redact::query(q);
+                }
+            }
+        }
+    }
+}
+
 fn session(pid: i32, s: &SessionFacts, gid: Option<String>, now: DateTime<Utc>) -> SessionReport {
     SessionReport {
         pid,

@@ -58,7 +58,7 @@ pub struct ActionLine {
     #[serde(flatten)]
     pub action: ActionRecord,
     /// The result as a stable word for scripts: terminated, cancelled, still_alive,
-    /// not_permitted, already_gone or refused. `result` says it in a sentence.
+    /// not_permitted, already_gone, refused, not_sent or unknown. `result` says it in a sentence.
     #[serde(default)]
     pub outcome: Option<String>,
 }
@@ -81,6 +81,8 @@ pub fn outcome_code(o: &SignalOutcome) -> &'static str {
         SignalOutcome::NotPermitted(_) => "not_permitted",
         SignalOutcome::AlreadyGone => "already_gone",
         SignalOutcome::Refused(_) => "refused",
+        SignalOutcome::NotSent => "not_sent",
+        SignalOutcome::Unknown => "unknown",
     }
 }
 

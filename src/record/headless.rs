@@ -20,7 +20,12 @@ pub fn open(
     interval: Duration,
     analysis: &AnalysisArgs,
 ) -> Result<Recorder> {
-    let header = Header::new(target, interval, analysis.database.clone(), analysis.redact);
+    let header = Header::new(
+        target,
+        interval,
+        analysis.database.clone(),
+        analysis.redact.enabled,
+    );
     Ok(Recorder::create(path, &header)?)
 }
 
@@ -56,7 +61,7 @@ pub async fn record(args: &RecordArgs) -> Result<()> {
         interval: args.interval,
         database: args.analysis.database.clone(),
         options: args.analysis.options(),
-        redact: args.analysis.redact,
+        redact: args.analysis.redact.enabled,
         record: Some(recorder.sink()),
     };
     let path = recorder.path().to_path_buf();

@@ -47,7 +47,7 @@ fn warn(warnings: Vec<String>) {
 /// The Markdown incident report of a recording.
 pub fn report_text(path: &Path, args: &ReanalysisArgs) -> Result<(String, Vec<String>)> {
     let mut input = reader::open(path)?;
-    let story = super::timeline::build(&mut input, &options(args), args.redact)?;
+    let story = super::timeline::build(&mut input, &options(args), args.redact.enabled)?;
     if story.polls == 0 {
         bail!("{}: no polls recorded", path.display());
     }
@@ -133,7 +133,9 @@ pub fn find(path: &Path, moment: &Moment) -> Result<(SnapshotDoc, Vec<ActionReco
         let first = *first_at.get_or_insert(doc.taken_at);
         if target.is_none() {
             target = match moment {
-                Moment::After(d) => chrono::Duration::from_std(*d).ok().map(|d| first + d),
+                Moment::After(d) => chrono::Duration::from_std(*d)
+                    .ok()
+                    .and_then(|d| first.checked_add_signed(d)),
                 Moment::Clock(t) => {
                     let same_day = first.date_naive().and_time(*t).and_utc();
                     Some(if same_day < first {
@@ -177,7 +179,7 @@ pub async fn replay(args: &ReplayArgs) -> Result<()> {
         let (replay, warnings) = crate::tui::replay::Replay::load(
             &args.file,
             options(&args.reanalysis),
-            args.reanalysis.redact,
+            args.reanalysis.redact.enabled,
         )?;
         warn(warnings);
         return crate::tui::app::run_replay(replay, args.reanalysis.long_xact.as_secs_f64()).await;
@@ -186,7 +188,11 @@ pub async fn replay(args: &ReplayArgs) -> Result<()> {
     check_output(args.output.as_deref())?;
     let (doc, actions, warnings) = find(&args.file, &moment)?;
     warn(warnings);
-    let analysis = super::analysis_of(&doc, &options(&args.reanalysis), args.reanalysis.redact);
+    let analysis = super::analysis_of(
+        &doc,
+        &options(&args.reanalysis),
+        args.reanalysis.redact.enabled,
+    );
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Markdown
     } else {

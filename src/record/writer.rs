@@ -1,8 +1,12 @@
 //! Appending to a recording from a thread of its own, so that a slow disk never delays a
-//! poll: the poll loop hands each analysis over a bounded channel and moves on.
+//! poll: the poll loop hands each analysis to the writer and moves on.
 //!
-//! Each line goes to the file in one write and is synced before the next, so a crash
-//! loses at most the line being written, and the reader skips such a torn last line.
+//! The hand-over is a rendezvous: a poll is accepted only when the writer is idle, that
+//! is, when every line before it is written and synced. A kill (SIGKILL, the OOM killer,
+//! a power cut) therefore loses at most the one line being written, and the reader skips
+//! such a torn last line. A poll that finds the writer still busy waits briefly for it;
+//! if the disk is slower than that, the poll is dropped and counted (never queued), and
+//! the closing message says how many.
 //! A FILE named `*.gz` is gzip-compressed, flushed to a byte boundary after every line so
 //! that everything up to the last complete line can be decompressed after a crash.
 use std::fs::File;
@@ -21,9 +25,13 @@ use super::format::{ActionLine, Header};
 use crate::analysis::Analysis;
 use crate::output::WriteError;
 
-/// Polls waiting for the disk; past this the newest are dropped (and counted), never the
-/// poll loop slowed.
-const QUEUE: usize = 64;
+/// Nothing waits in memory for the disk: a queue is what a kill would lose.
+const QUEUE: usize = 0;
+
+/// How long a poll waits for the writer to finish the line before it (a write and an
+/// fdatasync: milliseconds on a healthy disk, and an action line may have just gone
+/// first). Past this the poll is dropped and counted rather than the poll loop held up.
+const HANDOFF_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 enum Item {
     Snapshot(Box<Analysis>),
@@ -144,13 +152,16 @@ impl Drop for Recorder {
 }
 
 impl RecordSink {
-    /// Hands a copy of the analysis to the writer; never waits.
+    /// Hands a copy of the analysis to the writer once it has finished the line before,
+    /// waiting at most HANDOFF_WAIT for that.
     pub fn snapshot(&self, analysis: &Analysis) {
         self.send(Item::Snapshot(Box::new(analysis.clone())));
     }
 
+    /// An action is never dropped: this waits for the line being written, if any.
     pub fn action(&self, line: ActionLine) {
-        self.send(Item::Action(line));
+        // Err: the writer stopped after an error; it reports that itself when closed.
+        let _ = self.tx.send(Item::Action(line));
     }
 
     /// A line of another kind; it must serialise to one JSON object with a `format` field.
@@ -161,14 +172,27 @@ impl RecordSink {
         }
     }
 
-    fn send(&self, item: Item) {
-        match self.tx.try_send(item) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Polls not recorded so far because the writer was still busy with the previous one.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn send(&self, mut item: Item) {
+        let deadline = std::time::Instant::now() + HANDOFF_WAIT;
+        loop {
+            match self.tx.try_send(item) {
+                Ok(()) => return,
+                Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                    item = back;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(TrySendError::Full(_)) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                // The writer stopped after an error; it reports that itself when closed.
+                Err(TrySendError::Disconnected(_)) => return,
             }
-            // The writer stopped after an error; it reports that itself when closed.
-            Err(TrySendError::Disconnected(_)) => {}
         }
     }
 }
@@ -182,7 +206,7 @@ fn create_new(path: &Path) -> Result<File, WriteError> {
         return Err(WriteError::NoDirectory(dir));
     }
     // The atomic never-overwrite check (O_CREAT | O_EXCL), mode 0600.
-    crate::output::create_private(path).map_err(|source| {
+    let file = crate::output::create_private(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::AlreadyExists {
             WriteError::Exists(path.to_path_buf())
         } else {
@@ -191,7 +215,16 @@ fn create_new(path: &Path) -> Result<File, WriteError> {
                 source,
             }
         }
-    })
+    })?;
+    // Syncing the file's data does not make its name durable: after a crash the lines
+    // would be on disk with no directory entry pointing at them.
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| WriteError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    Ok(file)
 }
 
 enum Output {
@@ -341,6 +374,35 @@ mod tests {
                 Err(WriteError::Exists(_))
             ));
         }
+    }
+
+    /// Issue 13.6: with a 64-poll queue a kill lost up to a minute of polls. Whenever a
+    /// poll is accepted, every poll accepted before it must already be in the file, which
+    /// is all a SIGKILL leaves.
+    #[test]
+    fn an_accepted_poll_means_every_earlier_one_is_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let header = Header::new("t".into(), std::time::Duration::from_secs(1), None, false);
+        let recorder = Recorder::create(&path, &header).unwrap();
+        let sink = recorder.sink();
+        let a = analysis(1);
+        let mut accepted = 0u64;
+        let mut sent = 0u64;
+        while accepted < 30 {
+            sink.snapshot(&a);
+            sent += 1;
+            let now_accepted = sent - sink.dropped();
+            if now_accepted > accepted {
+                accepted = now_accepted;
+                let on_disk = std::fs::read_to_string(&path).unwrap().lines().count() as u64 - 1;
+                assert!(
+                    on_disk + 1 >= accepted,
+                    "{accepted} polls accepted, only {on_disk} in the file"
+                );
+            }
+        }
+        assert_eq!(recorder.finish().snapshots, accepted);
     }
 
     #[test]

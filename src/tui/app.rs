@@ -50,7 +50,7 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         interval: tui.interval,
         database: analysis.database.clone(),
         options: analysis.options(),
-        redact: analysis.redact,
+        redact: analysis.redact.enabled,
         record: recorder.as_ref().map(crate::record::Recorder::sink),
     });
     event_loop(state, Some(polls), Some(commands), Duration::from_secs(1)).await
@@ -85,6 +85,9 @@ async fn event_loop(
 ) -> Result<()> {
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    // Raw mode turns Ctrl-C into a key, but `kill -INT` still arrives as a signal, and its
+    // default action would end the process with the terminal raw and the screen switched.
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut guard = terminal::enter().context("preparing the terminal")?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut inputs = spawn_input(stop.clone());
@@ -107,6 +110,7 @@ async fn event_loop(
             _ = clock.tick() => Some(Msg::Tick),
             _ = sigterm.recv() => break Ok(()),
             _ = sighup.recv() => break Ok(()),
+            _ = sigint.recv() => break Ok(()),
         };
         // Drain whatever else is queued, then draw once.
         let mut msgs: Vec<Msg> = first.into_iter().collect();

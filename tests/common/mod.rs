@@ -55,20 +55,36 @@ impl TestDb {
     /// `settings` are `name=value` server options for a throwaway cluster; with an external
     /// server they cannot be applied, and the test says so if it needs them.
     pub async fn with_settings(settings: &'static [&'static str]) -> TestDb {
-        let (cluster, base) = match std::env::var("PGLOCKS_TEST_DSN") {
-            Ok(dsn) if !dsn.is_empty() => (None, external_base(&dsn)),
-            _ => {
-                let cluster = tokio::task::spawn_blocking(move || Cluster::start(settings))
-                    .await
-                    .expect("cluster thread")
-                    .unwrap_or_else(|e| panic!("{e:#}\n{NO_SERVER}"));
-                let base = format!(
-                    "host=127.0.0.1 port={} user=postgres sslmode=disable",
-                    cluster.port
-                );
-                (Some(cluster), base)
-            }
-        };
+        match std::env::var("PGLOCKS_TEST_DSN") {
+            Ok(dsn) if !dsn.is_empty() => Self::on(None, external_base(&dsn)).await,
+            _ => Self::throwaway(settings).await,
+        }
+    }
+
+    /// A database on a throwaway cluster of our own, even when PGLOCKS_TEST_DSN is set, for
+    /// a test that needs the server's processes, files or settings; `why` says which.
+    /// None when no server binaries are installed (the test then failed, or was skipped
+    /// under PGLOCKS_TEST_ALLOW_SKIP=1, with the reason).
+    pub async fn local(why: &str, settings: &'static [&'static str]) -> Option<TestDb> {
+        if !local_binaries(why) {
+            return None;
+        }
+        Some(Self::throwaway(settings).await)
+    }
+
+    async fn throwaway(settings: &'static [&'static str]) -> TestDb {
+        let cluster = tokio::task::spawn_blocking(move || Cluster::start(settings))
+            .await
+            .expect("cluster thread")
+            .unwrap_or_else(|e| panic!("{e:#}\n{NO_SERVER}"));
+        let base = format!(
+            "host=127.0.0.1 port={} user=postgres sslmode=disable",
+            cluster.port
+        );
+        Self::on(Some(cluster), base).await
+    }
+
+    async fn on(cluster: Option<Cluster>, base: String) -> TestDb {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dbname = format!("pglocks_t_{}_{n}", std::process::id());
         let (admin, conn) =
@@ -123,6 +139,34 @@ impl TestDb {
 
     pub async fn analyze(&self) -> Analysis {
         self.analyze_with(&Options::default()).await
+    }
+}
+
+/// A test that cannot run here fails and says why; with PGLOCKS_TEST_ALLOW_SKIP=1 it says
+/// SKIPPED and why instead, and the caller returns. Never a silent pass.
+pub fn cannot_run(why: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_string();
+    if std::env::var("PGLOCKS_TEST_ALLOW_SKIP").is_ok_and(|v| v == "1") {
+        // Straight to stderr: eprintln! in a passing test is captured and never shown.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+        return;
+    }
+    panic!("{test} cannot run: {why} (set PGLOCKS_TEST_ALLOW_SKIP=1 to skip it instead)");
+}
+
+/// Whether this test may start clusters of its own (server binaries are installed); if
+/// not, it fails or, under PGLOCKS_TEST_ALLOW_SKIP=1, is skipped, with the reason.
+pub fn local_binaries(why: &str) -> bool {
+    match pglocks::cluster::find_bindir() {
+        Ok(_) => true,
+        Err(e) => {
+            cannot_run(&format!("{why}, which needs local server binaries: {e:#}"));
+            false
+        }
     }
 }
 
