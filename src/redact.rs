@@ -5,7 +5,7 @@
 mod lexer;
 mod lists;
 
-use crate::model::Snapshot;
+use crate::model::{Snapshot, Text};
 
 pub use lexer::{LITERAL, UNREADABLE_TAIL};
 
@@ -25,6 +25,20 @@ pub fn query(sql: &str) -> String {
         .map(|p| p.text.as_ref())
         .collect()
 }
+
+/// A statement that may carry a password (`CREATE ROLE ... PASSWORD '...'`, `ALTER USER`,
+/// a dblink or FDW connection string with `password=`) loses its literals whether or not
+/// `--redact` was given: passwords never reach the screen, a file or a log. Everything else
+/// is returned as it is; the check is one case-insensitive scan, cheap on every poll.
+pub fn secrets(sql: Text) -> Text {
+    let mentions = sql
+        .as_bytes()
+        .windows(PASSWORD.len())
+        .any(|w| w.eq_ignore_ascii_case(PASSWORD));
+    if mentions { query(&sql).into() } else { sql }
+}
+
+const PASSWORD: &[u8] = b"password";
 
 /// The same moment with every statement redacted and every client address hidden.
 pub fn snapshot(mut snap: Snapshot) -> Snapshot {
@@ -51,6 +65,27 @@ mod tests {
         for s in secrets {
             assert!(!out.contains(s), "{s:?} survived in {out:?}");
         }
+    }
+
+    #[test]
+    fn statements_that_may_carry_a_password_lose_their_literals_always() {
+        for (sql, secret) in [
+            ("CREATE ROLE app LOGIN PASSWORD 'Hunter2!x'", "Hunter2"),
+            (
+                "alter user app with encrypted password E'Hunter2\\'x'",
+                "Hunter2",
+            ),
+            (
+                "SELECT dblink_connect('host=h PassWord=Hunter2x')",
+                "Hunter2",
+            ),
+            ("ALTER ROLE app PASSWORD $p$Hunter2x$p$", "Hunter2"),
+        ] {
+            let out = secrets(sql.into());
+            assert!(!out.contains(secret), "{sql} -> {out}");
+        }
+        let plain = "SELECT * FROM orders WHERE id = 42";
+        assert_eq!(secrets(plain.into()), plain);
     }
 
     #[test]

@@ -410,9 +410,8 @@ async fn record_command_runs_until_sigint_and_never_overwrites() {
         ))
         .await
         .unwrap();
-    // That statement stays the staging session's last query in pg_stat_activity, which
-    // the recording would then carry; this replaces it.
-    stage.exec("SELECT 1").await.unwrap();
+    // That statement stays the staging session's last query in pg_stat_activity: the
+    // recording carries it, and the password literal must not come with it (no --redact).
     let dsn = format!("{} user={role} password={secret}", db.dsn());
     let args = [
         "record",

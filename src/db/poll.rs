@@ -198,7 +198,7 @@ fn decode(row: &Row, c: &Columns) -> Result<Session, tokio_postgres::Error> {
         state: text(row, c.state)?,
         wait_event_type: text(row, c.wait_event_type)?,
         wait_event: text(row, c.wait_event)?,
-        query: text(row, c.query)?,
+        query: text(row, c.query)?.map(crate::redact::secrets),
         backend_start: row.try_get(c.backend_start)?,
         xact_start: row.try_get(c.xact_start)?,
         query_start: row.try_get(c.query_start)?,
