@@ -1,10 +1,10 @@
 //! The runbook as pure rules: from an analysed snapshot to findings with advice.
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, Options};
 use crate::humanize::{first_line, opt_age, plural};
 use crate::migration::ddl_kind;
 use crate::model::Session;
+use crate::situation::{Options, Situation};
 
 mod autovacuum;
 mod ddl_rules;
@@ -45,7 +45,7 @@ fn finding(
     }
 }
 
-pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
+pub fn findings(a: &Situation, opts: &Options) -> Vec<Finding> {
     let mut out = Vec::new();
     let statements = ddl_rules::MigrationStatements::of(a);
     migration_rules(a, &statements, &mut out);
@@ -63,7 +63,7 @@ pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
 }
 
 fn migration_rules(
-    a: &Analysis,
+    a: &Situation,
     statements: &ddl_rules::MigrationStatements,
     out: &mut Vec<Finding>,
 ) {
@@ -122,7 +122,7 @@ fn migration_rules(
     }
 }
 
-fn cycle_rules(a: &Analysis, out: &mut Vec<Finding>) {
+fn cycle_rules(a: &Situation, out: &mut Vec<Finding>) {
     for cycle in &a.graph.cycles {
         let names: Vec<String> = cycle.iter().map(i32::to_string).collect();
         out.push(finding(
@@ -136,7 +136,7 @@ fn cycle_rules(a: &Analysis, out: &mut Vec<Finding>) {
 }
 
 /// Every session that others wait on, root blockers first.
-fn blockers(a: &Analysis) -> Vec<&Session> {
+fn blockers(a: &Situation) -> Vec<&Session> {
     let mut pids: Vec<i32> = a.graph.edges.iter().map(|e| e.blocker).collect();
     // Each key costs two lookups; computed once per blocker, not once per comparison.
     pids.sort_by_cached_key(|&p| {
@@ -150,7 +150,7 @@ fn blockers(a: &Analysis) -> Vec<&Session> {
     pids.iter().filter_map(|&p| a.session(p)).collect()
 }
 
-fn blocker_rules(a: &Analysis, opts: &Options, out: &mut Vec<Finding>) {
+fn blocker_rules(a: &Situation, opts: &Options, out: &mut Vec<Finding>) {
     for s in blockers(a) {
         let pid = s.pid;
         let behind = plural(a.graph.waiting_total(pid), "session", "sessions");
@@ -211,7 +211,7 @@ fn who(s: &Session) -> String {
         .to_string()
 }
 
-fn index_rules(a: &Analysis, out: &mut Vec<Finding>) {
+fn index_rules(a: &Situation, out: &mut Vec<Finding>) {
     // Once per distinct text: a pile-up repeats the same few statements thousands of times,
     // and lexing each of them again was a tenth of the analysis at 10,000 sessions.
     let mut plain_builds: foldhash::HashMap<&str, bool> = foldhash::HashMap::default();
@@ -239,7 +239,7 @@ fn index_rules(a: &Analysis, out: &mut Vec<Finding>) {
     }
 }
 
-fn privilege_rules(a: &Analysis, out: &mut Vec<Finding>) {
+fn privilege_rules(a: &Situation, out: &mut Vec<Finding>) {
     let hidden: Vec<i32> = a
         .snapshot
         .sessions
