@@ -3,8 +3,8 @@
 //! renderer.
 use std::ops::Deref;
 
-use crate::diagnose::{self, Finding};
-use crate::model::Snapshot;
+use crate::diagnose;
+use crate::model::{Finding, Snapshot};
 
 pub use crate::situation::{Options, Situation};
 

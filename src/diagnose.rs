@@ -1,33 +1,16 @@
 //! The runbook as pure rules: from an analysed snapshot to findings with advice.
-use serde::{Deserialize, Serialize};
-
 use crate::humanize::{first_line, opt_age, plural};
 use crate::migration::ddl_kind;
 use crate::model::Session;
 use crate::situation::{Options, Situation};
+
+pub use crate::model::{Finding, Severity};
 
 mod autovacuum;
 mod ddl_rules;
 pub mod lock_rows;
 mod snapshot_wait;
 pub mod tool_lock;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Critical,
-    Warning,
-    Info,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    pub code: String,
-    pub severity: Severity,
-    pub pids: Vec<i32>,
-    pub title: String,
-    pub advice: String,
-}
 
 fn finding(
     code: &str,
@@ -80,11 +63,18 @@ fn migration_rules(
             .unwrap_or_default();
         let mut pids = vec![m];
         pids.extend(&roots);
-        let terminate = roots
+        let cancel = format!(
+            "the migration (SELECT pg_cancel_backend({m})) and retry it with SET lock_timeout = '5s' so that it gives up instead of stalling traffic; check for long transactions before retrying."
+        );
+        let act = match roots
             .iter()
             .find(|&&r| r != crate::model::PREPARED_XACT_PID)
-            .map(|r| format!("Terminate the root blocker (SELECT pg_terminate_backend({r})) if its work can be lost, or c"))
-            .unwrap_or_else(|| "C".into());
+        {
+            Some(r) => format!(
+                "Terminate the root blocker (SELECT pg_terminate_backend({r})) if its work can be lost, or cancel {cancel}"
+            ),
+            None => format!("Cancel {cancel}"),
+        };
         let why = ddl_rules::lock_reason(s, statements)
             .map(|w| format!("Why this lock: {w}. "))
             .unwrap_or_default();
@@ -94,12 +84,13 @@ fn migration_rules(
             pids,
             format!(
                 "Migration pid {m} ({}) has waited {} for {wanted}{by}",
-                s.query.as_deref().map(|q| first_line(q, 60)).unwrap_or_default(),
+                s.query
+                    .as_deref()
+                    .map(|q| first_line(q, 60))
+                    .unwrap_or_default(),
                 opt_age(a.wait_age(s)),
             ),
-            format!(
-                "{why}{terminate}ancel the migration (SELECT pg_cancel_backend({m})) and retry it with SET lock_timeout = '5s' so that it gives up instead of stalling traffic; check for long transactions before retrying."
-            ),
+            format!("{why}{act}"),
         ));
 
         let queued = a.graph.downstream(m);

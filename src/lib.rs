@@ -28,3 +28,4 @@ pub mod sqltext;
 pub mod stage;
 pub mod tree;
 pub mod tui;
+pub mod words;

@@ -3,8 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod finding;
 mod lock_row;
 mod progress;
+pub use finding::{Finding, Severity};
 pub use lock_row::ToolLockRow;
 pub use progress::{Progress, Tracker as ProgressTracker};
 

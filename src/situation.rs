@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 
-use crate::graph::{self, WaitGraph};
+use crate::graph::{self, EdgeKind, WaitGraph};
 use crate::humanize::{age, first_line, opt_age, plural};
 use crate::migration::MigrationRules;
 use crate::model::{Session, Snapshot, age_s};
+use crate::words::{self, MIGRATION_BLOCKED, Tag};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -22,6 +23,27 @@ impl Default for Options {
             rules: MigrationRules::default(),
             long_xact_s: 60.0,
         }
+    }
+}
+
+/// What the headline is about, most urgent first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Concern {
+    /// A migration waits for a lock (the one holding up the most sessions).
+    MigrationBlocked(i32),
+    /// Sessions wait on each other in a cycle.
+    Deadlock(Vec<i32>),
+    /// Sessions wait on this root blocker.
+    Waiting(i32),
+    /// A migration runs and nobody waits.
+    MigrationRunning(i32),
+    Quiet,
+}
+
+impl Concern {
+    /// Shown in the alarm colour: a blocked migration or a deadlock.
+    pub fn is_alarm(&self) -> bool {
+        matches!(self, Concern::MigrationBlocked(_) | Concern::Deadlock(_))
     }
 }
 
@@ -168,7 +190,7 @@ impl Situation {
             .waiters_of(pid)
             .find_map(|e| e.lock.mode_held.clone())
         {
-            parts.push(format!("holds {mode}"));
+            parts.push(format!("{} {mode}", words::edge_verb(EdgeKind::Holds)));
         }
         // How long the lock will last is what the engineer weighs against cancelling.
         if let Some(p) = &s.progress {
@@ -177,55 +199,82 @@ impl Situation {
         format!("pid {pid} ({})", parts.join(", "))
     }
 
-    /// What is wrong, in one sentence an engineer can act on.
-    pub fn headline(&self) -> String {
+    /// What the headline is about, decided from the graph: the screen's alarm colour and
+    /// the sentence both follow from it.
+    pub fn concern(&self) -> Concern {
         if let Some(&m) = self.blocked_migrations().first() {
-            return self.migration_headline(m);
+            return Concern::MigrationBlocked(m);
         }
         if let Some(cycle) = self.graph.cycles.first() {
-            let pids: Vec<String> = cycle.iter().map(i32::to_string).collect();
-            return format!(
-                "DEADLOCK: pids {} wait on each other; PostgreSQL breaks it only after deadlock_timeout.",
-                pids.join(", ")
-            );
+            return Concern::Deadlock(cycle.clone());
         }
-        let waiting = self.waiting_count();
         if let Some(root) = self.graph.roots.first() {
-            return format!(
-                "{} waiting on locks. Root blocker: {}, {} behind it.",
-                plural(waiting, "session", "sessions"),
-                self.describe_blocker(root.pid),
-                root.waiting_total
-            );
+            return Concern::Waiting(root.pid);
         }
         if let Some((&m, _)) = self.migrations.iter().next() {
-            let s = self.session(m);
-            let progress = s
-                .and_then(|s| s.progress.as_ref())
-                .map(|p| format!(" {}.", p.describe()))
-                .unwrap_or_default();
-            return format!(
-                "Migration pid {m} running for {}; nobody is waiting on locks.{progress}",
-                opt_age(s.and_then(|s| self.query_age(s)))
-            );
+            return Concern::MigrationRunning(m);
         }
-        let sessions = self.snapshot.sessions.len();
-        let in_xact = self
-            .snapshot
-            .sessions
-            .iter()
-            .filter(|s| s.xact_start.is_some())
-            .count();
-        format!(
-            "No lock waits: {}, {} in a transaction.",
-            plural(sessions, "session", "sessions"),
-            in_xact
+        Concern::Quiet
+    }
+
+    /// What is wrong, in one sentence an engineer can act on.
+    pub fn headline(&self) -> String {
+        match self.concern() {
+            Concern::MigrationBlocked(m) => self.migration_headline(m),
+            Concern::Deadlock(cycle) => {
+                let pids: Vec<String> = cycle.iter().map(i32::to_string).collect();
+                format!(
+                    "{}: pids {} wait on each other; PostgreSQL breaks it only after deadlock_timeout.",
+                    Tag::Cycle.long(),
+                    pids.join(", ")
+                )
+            }
+            Concern::Waiting(root) => format!(
+                "{} waiting on locks. Root blocker: {}, {} behind it.",
+                plural(self.waiting_count(), "session", "sessions"),
+                self.describe_blocker(root),
+                self.graph.waiting_total(root)
+            ),
+            Concern::MigrationRunning(m) => {
+                let s = self.session(m);
+                let progress = s
+                    .and_then(|s| s.progress.as_ref())
+                    .map(|p| format!(" {}.", p.describe()))
+                    .unwrap_or_default();
+                format!(
+                    "Migration pid {m} running for {}; nobody is waiting on locks.{progress}",
+                    opt_age(s.and_then(|s| self.query_age(s)))
+                )
+            }
+            Concern::Quiet => {
+                let sessions = self.snapshot.sessions.len();
+                let in_xact = self
+                    .snapshot
+                    .sessions
+                    .iter()
+                    .filter(|s| s.xact_start.is_some())
+                    .count();
+                format!(
+                    "No lock waits: {}, {} in a transaction.",
+                    plural(sessions, "session", "sessions"),
+                    in_xact
+                )
+            }
+        }
+    }
+
+    /// The tags of `pid`, in the order they are shown.
+    pub fn tags(&self, pid: i32) -> Vec<Tag> {
+        words::tags(
+            self.graph.is_root(pid),
+            self.is_migration(pid),
+            self.graph.in_cycle(pid),
         )
     }
 
     fn migration_headline(&self, m: i32) -> String {
         let Some(s) = self.session(m) else {
-            return format!("MIGRATION BLOCKED: pid {m}.");
+            return format!("{MIGRATION_BLOCKED}: pid {m}.");
         };
         let wanted = s
             .awaited_lock()
@@ -237,7 +286,7 @@ impl Situation {
             .map(|q| format!(" {}", first_line(q, 60)))
             .unwrap_or_default();
         let mut out = format!(
-            "MIGRATION BLOCKED {}: pid {m}{query}{wanted}.",
+            "{MIGRATION_BLOCKED} {}: pid {m}{query}{wanted}.",
             opt_age(self.wait_age(s))
         );
         if let Some(&root) = self.root_blockers_of(m).first() {

@@ -16,6 +16,7 @@ use crate::humanize::{first_line, inert, opt_age};
 use crate::lockmode::LockMode;
 use crate::model::Session;
 use crate::tree::Group;
+use crate::words;
 
 /// The statement keeps this much in the layouts with an application column...
 const STATEMENT_WIDE: usize = 16;
@@ -30,17 +31,10 @@ const SPACING: usize = 1;
 const MARKER: usize = 1;
 
 pub(super) fn tags(a: &Analysis, pid: i32) -> String {
-    let mut t = String::new();
-    if a.graph.is_root(pid) {
-        t.push_str(" ROOT");
-    }
-    if a.is_migration(pid) {
-        t.push_str(" MIGRATION");
-    }
-    if a.graph.in_cycle(pid) {
-        t.push_str(" CYCLE");
-    }
-    t
+    a.tags(pid)
+        .iter()
+        .map(|t| format!(" {}", t.short()))
+        .collect()
 }
 
 fn row_style(state: &State, a: &Analysis, s: &Session) -> Style {
@@ -96,7 +90,7 @@ impl LockCell {
             .find(|e| e.lock.mode_held.is_some())
         {
             Some(e) => LockCell {
-                verb: "holds",
+                verb: words::edge_verb(EdgeKind::Holds),
                 mode: e.lock.mode_held.as_deref().unwrap_or("").to_string(),
                 target: e.lock.target.clone().unwrap_or_default(),
             },
@@ -173,8 +167,7 @@ impl Cells {
 
 fn edge_word(line: &Line<'_>) -> &'static str {
     match line.edge.map(|e| e.kind) {
-        Some(EdgeKind::Holds) => "holds",
-        Some(EdgeKind::QueuedAhead) => "queued",
+        Some(kind) => words::edge_short(kind),
         None if !line.in_tree => "·",
         None => "",
     }

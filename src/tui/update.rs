@@ -10,6 +10,7 @@ use crate::analysis::Analysis;
 use crate::db::{Privileges, Signal, SignalOutcome};
 use crate::humanize::{first_line, plural};
 use crate::model::ActionRecord;
+use crate::words;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -412,12 +413,12 @@ fn ask_signal(state: &mut State, signal: Signal) -> Vec<Effect> {
     } else {
         format!(
             "frees {}",
-            plural(downstream.len(), "waiting session", "waiting sessions")
+            words::freed(
+                plural(downstream.len(), "waiting session", "waiting sessions"),
+                frees_migration
+            )
         )
     };
-    if frees_migration {
-        frees.push_str(", including the migration");
-    }
     if signal == Signal::Cancel && !downstream.is_empty() {
         frees = format!("if the transaction ends: {frees}");
     }
