@@ -12,6 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pglocks::analysis::Analysis;
 use pglocks::db::Privileges;
 use pglocks::diagnose::Finding;
+use pglocks::poller::PollerEvent;
 use pglocks::report::{self, Format};
 use pglocks::stage::causes;
 use pglocks::tui::state::State;
@@ -33,7 +34,7 @@ fn details_screen(a: Analysis, pid: i32) -> String {
     let mut s = State::new("test".into(), false, PathBuf::from("."), 60.0);
     update(
         &mut s,
-        Msg::Connected {
+        Msg::Poller(PollerEvent::Connected {
             target: "test".into(),
             privileges: Privileges {
                 role: "postgres".into(),
@@ -42,15 +43,15 @@ fn details_screen(a: Analysis, pid: i32) -> String {
                 can_signal: true,
             },
             monitor_pid: 0,
-        },
+        }),
         now,
     );
     update(
         &mut s,
-        Msg::Polled {
+        Msg::Poller(PollerEvent::Polled {
             analysis: Box::new(a),
             latency: Duration::from_millis(1),
-        },
+        }),
         now,
     );
     s.selected = Some(pid);
@@ -612,10 +613,10 @@ fn view_wraparound_details_on_18() {
     let now = a.snapshot.taken_at;
     update(
         &mut s,
-        Msg::Polled {
+        Msg::Poller(PollerEvent::Polled {
             analysis: Box::new(a),
             latency: Duration::from_millis(3),
-        },
+        }),
         now,
     );
     s.selected = Some(3100);

@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line as TextLine;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 
-use super::state::{Line, State};
+use super::state::{PaneLine, State};
 use super::view::palette;
 use crate::analysis::Analysis;
 use crate::graph::EdgeKind;
@@ -165,7 +165,7 @@ impl Cells {
     }
 }
 
-fn edge_word(line: &Line<'_>) -> &'static str {
+fn edge_word(line: &PaneLine<'_>) -> &'static str {
     match line.edge.map(|e| e.kind) {
         Some(kind) => words::edge_short(kind),
         None if !line.in_tree => "·",
@@ -179,7 +179,7 @@ fn indent(depth: usize) -> String {
     format!("{pad}{glyph}")
 }
 
-fn cells(state: &State, a: &Analysis, line: &Line<'_>) -> Cells {
+fn cells(state: &State, a: &Analysis, line: &PaneLine<'_>) -> Cells {
     if let Some(g) = &line.group {
         return group_cells(a, line, g);
     }
@@ -218,7 +218,7 @@ fn cells(state: &State, a: &Analysis, line: &Line<'_>) -> Cells {
 }
 
 /// `× 57  queued  checkout-api  wants AccessShare public.orders  2s–1m12s  SELECT … = ?`
-fn group_cells(a: &Analysis, line: &Line<'_>, g: &Group<'_>) -> Cells {
+fn group_cells(a: &Analysis, line: &PaneLine<'_>, g: &Group<'_>) -> Cells {
     let first = a.session(g.members[0]);
     Cells {
         tree: format!(
@@ -514,7 +514,12 @@ fn window(selected: Option<usize>, height: usize) -> usize {
 }
 
 /// One label per root whose row is below the window: the incidents the user cannot see.
-fn incidents_below(a: &Analysis, lines: &[Line<'_>], first: usize, height: usize) -> Vec<String> {
+fn incidents_below(
+    a: &Analysis,
+    lines: &[PaneLine<'_>],
+    first: usize,
+    height: usize,
+) -> Vec<String> {
     lines
         .iter()
         .enumerate()
