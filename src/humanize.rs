@@ -114,3 +114,8 @@ mod tests {
         assert_eq!(plural(1, "session", "sessions"), "1 session");
     }
 }
+
+/// Estimated rows as people say them, or "unknown" when the table was never analyzed.
+pub fn estimated_rows(n: Option<f64>) -> String {
+    n.map(count).unwrap_or_else(|| "unknown".into())
+}
