@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 mod finding;
 mod lock_row;
+pub mod preflight;
 mod progress;
 pub use finding::{Finding, Severity};
 pub use lock_row::ToolLockRow;

@@ -7,7 +7,7 @@ pub mod advice;
 pub mod document;
 pub mod evaluate;
 pub mod existence;
-pub mod facts;
+pub use crate::model::preflight as facts;
 pub mod markdown;
 
 use std::io::{IsTerminal, Read};
