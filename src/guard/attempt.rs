@@ -12,7 +12,7 @@ use super::backends::{self, Backend, Rules};
 use super::breaker::{self, Action, Limits, Verdict, secs};
 use super::retry::{Backoff, Jitter};
 use super::{EXIT_RETRIES_EXHAUSTED, GuardArgs, proc_net, say, status};
-use crate::analysis::{Analysis, Options, Situation, analyze};
+use crate::analysis::{Analysis, Options, Situation};
 use crate::db::conninfo::{ConnParams, ProcessEnv};
 use crate::db::{self, Connection, GuardCancel, Signal};
 use crate::migration::MigrationRules;
@@ -340,7 +340,7 @@ impl Guard {
         match polled {
             Ok((snapshot, listed)) => {
                 self.poll_failed = false;
-                let a = analyze(snapshot, &Options::default());
+                let a = crate::pipeline::analysed(snapshot, &Options::default(), false, &[]);
                 Some((a, listed))
             }
             Err(e) => {
