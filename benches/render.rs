@@ -14,6 +14,7 @@ use std::hint::black_box;
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
 use pglocks::analysis::{Analysis, Options, analyze};
 use pglocks::db::Privileges;
+use pglocks::poller::PollerEvent;
 use pglocks::report::{self, Format};
 use pglocks::tui::state::State;
 use pglocks::tui::update::{Msg, update};
@@ -33,10 +34,10 @@ fn configure(group: &mut Group<'_>, n: usize) {
 }
 
 fn polled(analysis: Analysis) -> Msg {
-    Msg::Polled {
+    Msg::Poller(PollerEvent::Polled {
         analysis: Box::new(analysis),
         latency: Duration::from_millis(3),
-    }
+    })
 }
 
 /// A connected TUI state that has taken one poll, as the loop holds it between polls.
@@ -49,7 +50,7 @@ fn state_with(analysis: Analysis) -> State {
     );
     update(
         &mut s,
-        Msg::Connected {
+        Msg::Poller(PollerEvent::Connected {
             target: "app@db.internal:5432/shop".into(),
             privileges: Privileges {
                 role: "oncall".into(),
@@ -58,7 +59,7 @@ fn state_with(analysis: Analysis) -> State {
                 can_signal: true,
             },
             monitor_pid: 999,
-        },
+        }),
         synth::t0(),
     );
     update(&mut s, polled(analysis), synth::t0());

@@ -298,6 +298,22 @@ impl Statement {
     }
 }
 
+/// The statement's first two keywords, for statements this module does not model.
+fn head(sql: &str) -> String {
+    crate::sqltext::statement_heads(sql, 2)
+        .into_iter()
+        .next()
+        .map(|h| h.join(" "))
+        .unwrap_or_else(|| "statement".into())
+}
+
+fn with_steps(sql: &str, kind: &str, steps: Vec<Step>) -> Statement {
+    Statement {
+        steps,
+        ..Statement::new(sql, kind)
+    }
+}
+
 fn step(action: impl Into<String>, target: Target, mode: LockMode, work: Work, doc: Doc) -> Step {
     Step {
         action: action.into(),

@@ -1,33 +1,16 @@
 //! The runbook as pure rules: from an analysed snapshot to findings with advice.
-use serde::{Deserialize, Serialize};
-
-use crate::analysis::{Analysis, Options};
 use crate::humanize::{first_line, opt_age, plural};
 use crate::migration::ddl_kind;
 use crate::model::Session;
+use crate::situation::{Options, Situation};
+
+pub use crate::model::{Finding, Severity};
 
 mod autovacuum;
 mod ddl_rules;
 pub mod lock_rows;
 mod snapshot_wait;
 pub mod tool_lock;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Critical,
-    Warning,
-    Info,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    pub code: String,
-    pub severity: Severity,
-    pub pids: Vec<i32>,
-    pub title: String,
-    pub advice: String,
-}
 
 fn finding(
     code: &str,
@@ -45,7 +28,7 @@ fn finding(
     }
 }
 
-pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
+pub fn findings(a: &Situation, opts: &Options) -> Vec<Finding> {
     let mut out = Vec::new();
     let statements = ddl_rules::MigrationStatements::of(a);
     migration_rules(a, &statements, &mut out);
@@ -63,7 +46,7 @@ pub fn findings(a: &Analysis, opts: &Options) -> Vec<Finding> {
 }
 
 fn migration_rules(
-    a: &Analysis,
+    a: &Situation,
     statements: &ddl_rules::MigrationStatements,
     out: &mut Vec<Finding>,
 ) {
@@ -80,11 +63,18 @@ fn migration_rules(
             .unwrap_or_default();
         let mut pids = vec![m];
         pids.extend(&roots);
-        let terminate = roots
+        let cancel = format!(
+            "the migration (SELECT pg_cancel_backend({m})) and retry it with SET lock_timeout = '5s' so that it gives up instead of stalling traffic; check for long transactions before retrying."
+        );
+        let act = match roots
             .iter()
             .find(|&&r| r != crate::model::PREPARED_XACT_PID)
-            .map(|r| format!("Terminate the root blocker (SELECT pg_terminate_backend({r})) if its work can be lost, or c"))
-            .unwrap_or_else(|| "C".into());
+        {
+            Some(r) => format!(
+                "Terminate the root blocker (SELECT pg_terminate_backend({r})) if its work can be lost, or cancel {cancel}"
+            ),
+            None => format!("Cancel {cancel}"),
+        };
         let why = ddl_rules::lock_reason(s, statements)
             .map(|w| format!("Why this lock: {w}. "))
             .unwrap_or_default();
@@ -94,12 +84,13 @@ fn migration_rules(
             pids,
             format!(
                 "Migration pid {m} ({}) has waited {} for {wanted}{by}",
-                s.query.as_deref().map(|q| first_line(q, 60)).unwrap_or_default(),
+                s.query
+                    .as_deref()
+                    .map(|q| first_line(q, 60))
+                    .unwrap_or_default(),
                 opt_age(a.wait_age(s)),
             ),
-            format!(
-                "{why}{terminate}ancel the migration (SELECT pg_cancel_backend({m})) and retry it with SET lock_timeout = '5s' so that it gives up instead of stalling traffic; check for long transactions before retrying."
-            ),
+            format!("{why}{act}"),
         ));
 
         let queued = a.graph.downstream(m);
@@ -122,7 +113,7 @@ fn migration_rules(
     }
 }
 
-fn cycle_rules(a: &Analysis, out: &mut Vec<Finding>) {
+fn cycle_rules(a: &Situation, out: &mut Vec<Finding>) {
     for cycle in &a.graph.cycles {
         let names: Vec<String> = cycle.iter().map(i32::to_string).collect();
         out.push(finding(
@@ -136,7 +127,7 @@ fn cycle_rules(a: &Analysis, out: &mut Vec<Finding>) {
 }
 
 /// Every session that others wait on, root blockers first.
-fn blockers(a: &Analysis) -> Vec<&Session> {
+fn blockers(a: &Situation) -> Vec<&Session> {
     let mut pids: Vec<i32> = a.graph.edges.iter().map(|e| e.blocker).collect();
     // Each key costs two lookups; computed once per blocker, not once per comparison.
     pids.sort_by_cached_key(|&p| {
@@ -150,7 +141,7 @@ fn blockers(a: &Analysis) -> Vec<&Session> {
     pids.iter().filter_map(|&p| a.session(p)).collect()
 }
 
-fn blocker_rules(a: &Analysis, opts: &Options, out: &mut Vec<Finding>) {
+fn blocker_rules(a: &Situation, opts: &Options, out: &mut Vec<Finding>) {
     for s in blockers(a) {
         let pid = s.pid;
         let behind = plural(a.graph.waiting_total(pid), "session", "sessions");
@@ -211,7 +202,7 @@ fn who(s: &Session) -> String {
         .to_string()
 }
 
-fn index_rules(a: &Analysis, out: &mut Vec<Finding>) {
+fn index_rules(a: &Situation, out: &mut Vec<Finding>) {
     // Once per distinct text: a pile-up repeats the same few statements thousands of times,
     // and lexing each of them again was a tenth of the analysis at 10,000 sessions.
     let mut plain_builds: foldhash::HashMap<&str, bool> = foldhash::HashMap::default();
@@ -239,7 +230,7 @@ fn index_rules(a: &Analysis, out: &mut Vec<Finding>) {
     }
 }
 
-fn privilege_rules(a: &Analysis, out: &mut Vec<Finding>) {
+fn privilege_rules(a: &Situation, out: &mut Vec<Finding>) {
     let hidden: Vec<i32> = a
         .snapshot
         .sessions

@@ -20,15 +20,6 @@ pub enum EdgeKind {
     QueuedAhead,
 }
 
-impl EdgeKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            EdgeKind::Holds => "holds",
-            EdgeKind::QueuedAhead => "queued ahead",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EdgeLock {
     pub locktype: Option<Text>,

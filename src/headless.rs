@@ -3,10 +3,10 @@ use std::io::IsTerminal;
 
 use anyhow::Result;
 
-use crate::analysis::analyze;
 use crate::cli::{ConnArgs, SnapshotArgs};
 use crate::db::conninfo::{self, ConnParams, Overrides, ProcessEnv};
 use crate::output::write_new;
+use crate::pipeline::analysed;
 use crate::report::{self, Format};
 
 pub fn conn_params(args: &ConnArgs) -> Result<ConnParams> {
@@ -30,11 +30,13 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     }
     let params = conn_params(&args.conn)?;
     let conn = crate::db::connect(&params, &ProcessEnv).await?;
-    let mut snapshot = conn.poll(args.analysis.database.as_deref()).await?;
-    if args.analysis.redact.enabled {
-        snapshot = crate::redact::snapshot(snapshot);
-    }
-    let mut analysis = analyze(snapshot, &args.analysis.options());
+    let snapshot = conn.poll(args.analysis.database.as_deref()).await?;
+    let mut analysis = analysed(
+        snapshot,
+        &args.analysis.options(),
+        args.analysis.redact.enabled,
+        &[],
+    );
     if args.check_tool_locks {
         let mut rows = conn.tool_lock_rows().await?;
         if args.analysis.redact.enabled {

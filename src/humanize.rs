@@ -78,6 +78,11 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Estimated rows as people say them, or "unknown" when the table was never analyzed.
+pub fn estimated_rows(n: Option<f64>) -> String {
+    n.map(count).unwrap_or_else(|| "unknown".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod finding;
 mod lock_row;
+pub mod preflight;
 mod progress;
+pub use finding::{Finding, Severity};
 pub use lock_row::ToolLockRow;
 pub use progress::{Progress, Tracker as ProgressTracker};
 
@@ -155,7 +158,18 @@ impl Lock {
     }
 }
 
+/// Sessions waiting on another: the one count of "waiting" that the screen, the reports,
+/// the recording and replay all show.
+pub fn waiting_count<'a>(sessions: impl IntoIterator<Item = &'a Session>) -> usize {
+    sessions.into_iter().filter(|s| s.is_blocked()).count()
+}
+
 impl Session {
+    /// pg_blocking_pids names another session: the wait graph has an edge for exactly these.
+    pub fn is_blocked(&self) -> bool {
+        self.blocked_by.iter().any(|&b| b != self.pid)
+    }
+
     pub fn is_waiting_on_lock(&self) -> bool {
         self.wait_event_type.as_deref() == Some("Lock")
     }

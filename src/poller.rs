@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use crate::analysis::{Analysis, Options, analyze};
+use crate::analysis::{Analysis, Options};
 use crate::db::conninfo::{ConnParams, ProcessEnv};
 use crate::db::{self, Connection, DbError, Privileges, Signal, SignalOutcome};
 
@@ -124,12 +124,12 @@ async fn run(
                 Ok(mut snapshot) => {
                     let latency = started.elapsed();
                     progress.update(&mut snapshot);
-                    let snapshot = if config.redact {
-                        crate::redact::snapshot(snapshot)
-                    } else {
-                        snapshot
-                    };
-                    let analysis = Box::new(analyze(snapshot, &config.options));
+                    let analysis = Box::new(crate::pipeline::analysed(
+                        snapshot,
+                        &config.options,
+                        config.redact,
+                        &[],
+                    ));
                     if let Some(record) = &config.record {
                         record.snapshot(&analysis);
                     }

@@ -4,9 +4,10 @@
 //! --strict, when there is any warning), 1 on error (including a statement that does not
 //! parse: a gate must not pass what it cannot read).
 pub mod advice;
+pub mod document;
 pub mod evaluate;
 pub mod existence;
-pub mod facts;
+pub use crate::model::preflight as facts;
 pub mod markdown;
 
 use std::io::{IsTerminal, Read};

@@ -8,8 +8,9 @@ pub mod replay;
 pub mod timeline;
 pub mod writer;
 
-use crate::analysis::{Analysis, Options, analyze};
+use crate::analysis::{Analysis, Options};
 use crate::model::Snapshot;
+use crate::pipeline::{self, Pin};
 use crate::report::json::SnapshotDoc;
 
 pub use format::{ActionLine, Entry, Header};
@@ -29,30 +30,14 @@ pub fn snapshot_of(doc: &SnapshotDoc) -> Snapshot {
 /// recorder took for migrations stay migrations (it may have had --migration-pid), with
 /// the reason it gave.
 pub fn analysis_of(doc: &SnapshotDoc, opts: &Options, redact: bool) -> Analysis {
-    let mut snapshot = snapshot_of(doc);
-    if redact {
-        snapshot = crate::redact::snapshot(snapshot);
-    }
-    let first = analyze(snapshot.clone(), opts);
-    let missing: Vec<(i32, Option<String>)> = doc
+    let pins: Vec<Pin> = doc
         .sessions
         .iter()
-        .filter(|s| s.is_migration && !first.is_migration(s.session.pid))
-        .map(|s| (s.session.pid, s.migration_reason.clone()))
+        .filter(|s| s.is_migration)
+        .map(|s| Pin {
+            pid: s.session.pid,
+            reason: s.migration_reason.clone(),
+        })
         .collect();
-    if missing.is_empty() {
-        return first;
-    }
-    let mut pinned = opts.clone();
-    pinned
-        .rules
-        .pinned_pids
-        .extend(missing.iter().map(|(pid, _)| *pid));
-    let mut again = analyze(snapshot, &pinned);
-    for (pid, reason) in missing {
-        if let Some(reason) = reason {
-            again.migrations.insert(pid, reason);
-        }
-    }
-    again
+    pipeline::analysed(snapshot_of(doc), opts, redact, &pins)
 }

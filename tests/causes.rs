@@ -7,11 +7,13 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::bin::{Run, pglocks};
 use common::{TestDb, codes};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pglocks::analysis::Analysis;
 use pglocks::db::Privileges;
 use pglocks::diagnose::Finding;
+use pglocks::poller::PollerEvent;
 use pglocks::report::{self, Format};
 use pglocks::stage::causes;
 use pglocks::tui::state::State;
@@ -33,7 +35,7 @@ fn details_screen(a: Analysis, pid: i32) -> String {
     let mut s = State::new("test".into(), false, PathBuf::from("."), 60.0);
     update(
         &mut s,
-        Msg::Connected {
+        Msg::Poller(PollerEvent::Connected {
             target: "test".into(),
             privileges: Privileges {
                 role: "postgres".into(),
@@ -42,15 +44,15 @@ fn details_screen(a: Analysis, pid: i32) -> String {
                 can_signal: true,
             },
             monitor_pid: 0,
-        },
+        }),
         now,
     );
     update(
         &mut s,
-        Msg::Polled {
+        Msg::Poller(PollerEvent::Polled {
             analysis: Box::new(a),
             latency: Duration::from_millis(1),
-        },
+        }),
         now,
     );
     s.selected = Some(pid);
@@ -400,12 +402,8 @@ async fn a_running_index_build_shows_phase_progress_rate_and_eta() {
 }
 
 /// The real binary, as a deploy pipeline or an engineer runs it.
-fn pglocks(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_pglocks"))
-        .args(args)
-        .env_remove("PGPASSWORD")
-        .output()
-        .unwrap()
+fn run(args: &[&str]) -> Run {
+    pglocks(args.iter().copied()).run_blocking()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -417,20 +415,12 @@ async fn stale_liquibase_and_knex_lock_rows_are_reported_with_the_statement_that
     let clear = "UPDATE public.databasechangeloglock SET locked = false, lockgranted = NULL, lockedby = NULL WHERE id = 1;";
 
     // Opt-in for snapshot: without the flag the table is not read.
-    let plain = pglocks(&["snapshot", &dsn, "-f", "json"]);
-    assert!(
-        plain.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plain.stderr)
-    );
-    assert!(!String::from_utf8_lossy(&plain.stdout).contains("stale_migration_lock_row"));
-    let out = pglocks(&["snapshot", &dsn, "-f", "json", "--check-tool-locks"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plain = run(&["snapshot", &dsn, "-f", "json"]);
+    assert!(plain.status.success(), "{}", plain.stderr);
+    assert!(!plain.stdout.contains("stale_migration_lock_row"));
+    let out = run(&["snapshot", &dsn, "-f", "json", "--check-tool-locks"]);
+    assert!(out.status.success(), "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let f = doc["findings"]
         .as_array()
         .unwrap()
@@ -475,7 +465,7 @@ async fn stale_liquibase_and_knex_lock_rows_are_reported_with_the_statement_that
             .contains("UPDATE deploy.knex_migrations_lock SET is_locked = 0;"),
         "{knex}"
     );
-    let redacted = pglocks(&[
+    let redacted = run(&[
         "snapshot",
         &dsn,
         "-f",
@@ -483,16 +473,16 @@ async fn stale_liquibase_and_knex_lock_rows_are_reported_with_the_statement_that
         "--check-tool-locks",
         "--redact",
     ]);
-    let redacted = String::from_utf8_lossy(&redacted.stdout);
+    let redacted = redacted.stdout;
     assert!(
         redacted.contains("stale_migration_lock_row") && !redacted.contains("10.1.2.3"),
         "{redacted}"
     );
-    let md = pglocks(&["snapshot", &dsn, "-f", "markdown", "--check-tool-locks"]);
-    assert!(String::from_utf8_lossy(&md.stdout).contains("`stale_migration_lock_row`"));
+    let md = run(&["snapshot", &dsn, "-f", "markdown", "--check-tool-locks"]);
+    assert!(md.stdout.contains("`stale_migration_lock_row`"));
 
     // Preflight closes the gate on it.
-    let pre = pglocks(&[
+    let pre = run(&[
         "preflight",
         &dsn,
         "-c",
@@ -500,13 +490,8 @@ async fn stale_liquibase_and_knex_lock_rows_are_reported_with_the_statement_that
         "-f",
         "json",
     ]);
-    assert_eq!(
-        pre.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&pre.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&pre.stdout).unwrap();
+    assert_eq!(pre.status.code(), Some(2), "{}", pre.stderr);
+    let report: serde_json::Value = serde_json::from_str(&pre.stdout).unwrap();
     assert!(
         report["advice"]
             .as_array()
@@ -612,10 +597,10 @@ fn view_wraparound_details_on_18() {
     let now = a.snapshot.taken_at;
     update(
         &mut s,
-        Msg::Polled {
+        Msg::Poller(PollerEvent::Polled {
             analysis: Box::new(a),
             latency: Duration::from_millis(3),
-        },
+        }),
         now,
     );
     s.selected = Some(3100);

@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::TestDb;
+use common::bin::pglocks;
 use pglocks::analysis::Options;
 use pglocks::cluster::Cluster;
 use pglocks::db::conninfo::{Overrides, ProcessEnv, resolve};
@@ -139,16 +140,10 @@ async fn no_free_connection_slot_is_a_clear_error_then_a_retry() {
         let a = fill.actor("filler").await.unwrap();
         fill.keep(a);
     }
-    let app2 = app.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_pglocks"))
-            .args(["snapshot", &app2, "--format", "json"])
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = pglocks(["snapshot", app.as_str(), "--format", "json"])
+        .run()
+        .await;
+    let stderr = out.stderr;
     assert!(!out.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(

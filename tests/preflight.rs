@@ -5,10 +5,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::TestDb;
+use common::bin::pglocks;
 use pglocks::stage::{Stage, migration_pileup};
 use serde_json::Value;
 
@@ -28,28 +28,14 @@ impl Out {
 /// Runs the binary off the test's runtime, so the staged sessions keep running, with the
 /// caller's PG* variables and ~/.pgpass kept out.
 async fn preflight(args: &[&str]) -> Out {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let home = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pglocks"));
-        cmd.arg("preflight")
-            .args(&args)
-            .stdin(Stdio::null())
-            .env("HOME", home.path());
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("PG") {
-                cmd.env_remove(&key);
-            }
-        }
-        let out = cmd.output().unwrap();
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
-    })
-    .await
-    .unwrap()
+    let run = pglocks(std::iter::once("preflight").chain(args.iter().copied()))
+        .run()
+        .await;
+    Out {
+        code: run.status.code().unwrap_or(-1),
+        stdout: run.stdout,
+        stderr: run.stderr,
+    }
 }
 
 async fn json(db: &TestDb, sql: &str, extra: &[&str]) -> (i32, Value) {

@@ -11,6 +11,7 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::TestDb;
+use common::bin::{Run, pglocks};
 
 /// Every literal of the staged statements, chosen so that no pid, port, time or age can
 /// contain one by chance.
@@ -69,23 +70,9 @@ async fn stage_secrets(db: &TestDb) -> pglocks::stage::Stage {
     stage
 }
 
-fn pglocks(args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pglocks"));
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PG") {
-            cmd.env_remove(&key);
-        }
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "pglocks {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn run(args: &[&str]) -> Run {
+    let out = pglocks(args.iter().copied()).run_blocking();
+    assert!(out.status.success(), "pglocks {args:?}: {}", out.stderr);
     out
 }
 
@@ -104,8 +91,8 @@ async fn no_literal_survives_in_any_output() {
     let dsn = db.dsn();
     let base = ["snapshot", dsn.as_str(), "--database", db.dbname.as_str()];
 
-    let plain = pglocks(&[&base[..], &["--format", "json"]].concat());
-    let plain = String::from_utf8(plain.stdout).unwrap();
+    let plain = run(&[&base[..], &["--format", "json"]].concat());
+    let plain = plain.stdout;
     assert_eq!(
         leaked(&plain),
         SECRETS.to_vec(),
@@ -113,8 +100,8 @@ async fn no_literal_survives_in_any_output() {
     );
 
     for format in ["json", "markdown"] {
-        let out = pglocks(&[&base[..], &["--redact", "--format", format]].concat());
-        let text = String::from_utf8(out.stdout).unwrap();
+        let out = run(&[&base[..], &["--redact", "--format", format]].concat());
+        let text = out.stdout;
         assert_eq!(leaked(&text), Vec::<&str>::new(), "{format}: {text}");
         assert!(
             text.contains("billing-worker"),
@@ -122,8 +109,8 @@ async fn no_literal_survives_in_any_output() {
         );
     }
 
-    let json = pglocks(&[&base[..], &["--redact", "--format", "json"]].concat());
-    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let json = run(&[&base[..], &["--redact", "--format", "json"]].concat());
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let queries: Vec<&str> = doc["sessions"]
         .as_array()
         .unwrap()
@@ -187,8 +174,8 @@ async fn no_literal_survives_in_any_output() {
     let recording = std::fs::read_to_string(&rec).unwrap();
     assert_eq!(leaked(&recording), Vec::<&str>::new(), "{recording}");
     assert!(recording.contains("\"redacted\":true"));
-    let report = pglocks(&["report", rec_s]);
-    let report = String::from_utf8(report.stdout).unwrap();
+    let report = run(&["report", rec_s]);
+    let report = report.stdout;
     assert_eq!(leaked(&report), Vec::<&str>::new(), "{report}");
     assert!(report.contains("with literals and client addresses redacted"));
 }

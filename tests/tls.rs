@@ -5,11 +5,12 @@
 // The whole file is test code, helpers included (clippy.toml only exempts #[test] fns).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-mod common;
-
+use common::bin::pglocks;
 use pglocks::cluster::Cluster;
 use pglocks::db::conninfo::{self, Overrides, ProcessEnv};
 use pglocks::db::{self, DbError};
@@ -173,26 +174,10 @@ async fn connect(cluster: &Cluster, extra: &str) -> Result<db::Connection, DbErr
 /// `pglocks snapshot CONN --format json` with no PG* variables and an empty HOME, so that
 /// no ~/.postgresql/root.crt or PGSSLMODE of the developer's can leak in.
 async fn snapshot(conn: String) -> (bool, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let home = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pglocks"));
-        cmd.args(["snapshot", &conn, "--format", "json"])
-            .env("HOME", home.path())
-            .stdin(Stdio::null());
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("PG") {
-                cmd.env_remove(&key);
-            }
-        }
-        let out = cmd.output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    })
-    .await
-    .unwrap()
+    let run = pglocks(["snapshot", conn.as_str(), "--format", "json"])
+        .run()
+        .await;
+    (run.status.success(), run.stdout, run.stderr)
 }
 
 /// Asserts one `pglocks: ` line on stderr mentioning every phrase, and returns it.

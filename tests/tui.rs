@@ -10,6 +10,7 @@ use common::fixture::{pileup, t0};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pglocks::analysis::{Options, analyze};
 use pglocks::db::{Privileges, Signal, SignalOutcome};
+use pglocks::poller::PollerEvent;
 use pglocks::tui::state::{Mode, State};
 use pglocks::tui::update::{Effect, Msg, update};
 use pglocks::tui::view;
@@ -25,10 +26,10 @@ fn code(k: KeyCode) -> Msg {
 }
 
 fn polled(snap: pglocks::model::Snapshot) -> Msg {
-    Msg::Polled {
+    Msg::Poller(PollerEvent::Polled {
         analysis: Box::new(analyze(snap, &Options::default())),
         latency: Duration::from_millis(3),
-    }
+    })
 }
 
 fn state() -> State {
@@ -40,7 +41,7 @@ fn state() -> State {
     );
     update(
         &mut s,
-        Msg::Connected {
+        Msg::Poller(PollerEvent::Connected {
             target: "app@db.internal:5432/shop".into(),
             privileges: Privileges {
                 role: "oncall".into(),
@@ -49,7 +50,7 @@ fn state() -> State {
                 can_signal: true,
             },
             monitor_pid: 999,
-        },
+        }),
         t0(),
     );
     update(&mut s, polled(pileup()), t0());
@@ -115,12 +116,12 @@ fn terminate_asks_freezes_and_sends_the_backend_start() {
     assert!(s.frozen.is_none());
     update(
         &mut s,
-        Msg::Signalled {
+        Msg::Poller(PollerEvent::Signalled {
             signal: Signal::Terminate,
             pid: 3020,
             outcome: SignalOutcome::Terminated,
             at: t0(),
-        },
+        }),
         t0(),
     );
     assert_eq!(s.status.as_deref(), Some("terminate pid 3020: terminated"));
@@ -228,12 +229,14 @@ fn view_stale_after_failed_polls() {
     let mut s = state();
     update(
         &mut s,
-        Msg::PollFailed("the server did not answer within 5s".into()),
+        Msg::Poller(PollerEvent::Failed(
+            "the server did not answer within 5s".into(),
+        )),
         t0(),
     );
     update(
         &mut s,
-        Msg::PollFailed("connection refused".into()),
+        Msg::Poller(PollerEvent::Failed("connection refused".into())),
         t0() + ChronoDuration::seconds(1),
     );
     let t = render(&s, 140, 10);
@@ -366,12 +369,12 @@ fn the_ring_keeps_changes_and_tells_the_timeline() {
     assert_eq!(s.ring.len(), 1);
     update(
         &mut s,
-        Msg::Signalled {
+        Msg::Poller(PollerEvent::Signalled {
             signal: Signal::Terminate,
             pid: 3020,
             outcome: SignalOutcome::Terminated,
             at: t0() + ChronoDuration::seconds(1),
-        },
+        }),
         t0(),
     );
     let mut quiet = pileup();

@@ -11,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pglocks::analysis::{Options, analyze};
 use pglocks::db::Privileges;
 use pglocks::model::{ServerInfo, Snapshot};
+use pglocks::poller::PollerEvent;
 use pglocks::tui::state::State;
 use pglocks::tui::update::{Msg, update};
 use pglocks::tui::view;
@@ -68,7 +69,7 @@ fn state(snap: Snapshot) -> State {
     let mut s = State::new("app@db/shop".into(), false, PathBuf::from("."), 60.0);
     update(
         &mut s,
-        Msg::Connected {
+        Msg::Poller(PollerEvent::Connected {
             target: "app@db/shop".into(),
             privileges: Privileges {
                 role: "oncall".into(),
@@ -77,15 +78,15 @@ fn state(snap: Snapshot) -> State {
                 can_signal: true,
             },
             monitor_pid: 999,
-        },
+        }),
         t0(),
     );
     update(
         &mut s,
-        Msg::Polled {
+        Msg::Poller(PollerEvent::Polled {
             analysis: Box::new(analyze(snap, &Options::default())),
             latency: Duration::from_millis(3),
-        },
+        }),
         t0(),
     );
     s

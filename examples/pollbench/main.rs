@@ -25,6 +25,7 @@ use pglocks::analysis::{Options, analyze};
 use pglocks::cluster::Cluster;
 use pglocks::db::conninfo::{self, Overrides, ProcessEnv};
 use pglocks::db::{self, Connection, Signal};
+use pglocks::poller::PollerEvent;
 use pglocks::tui::state::State;
 use pglocks::tui::update::{Msg, update};
 use pglocks::tui::view;
@@ -105,11 +106,11 @@ fn new_state() -> State {
 fn connected(state: &mut State, conn: &Connection) {
     update(
         state,
-        Msg::Connected {
+        Msg::Poller(PollerEvent::Connected {
             target: conn.target.clone(),
             privileges: conn.privileges.clone(),
             monitor_pid: conn.monitor_pid,
-        },
+        }),
         Utc::now(),
     );
 }
@@ -131,10 +132,10 @@ async fn refresh(
     let analysed = t.elapsed();
     update(
         state,
-        Msg::Polled {
+        Msg::Poller(PollerEvent::Polled {
             analysis: Box::new(analysis),
             latency: polled,
-        },
+        }),
         Utc::now(),
     );
     let updated = t.elapsed();

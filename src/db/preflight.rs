@@ -4,7 +4,7 @@ use tokio_postgres::types::Json;
 
 use super::DbError;
 use super::connect::{Connection, bounded};
-use crate::preflight::facts::{Locker, RelationFacts, ServerFacts, SnapshotHolder};
+use crate::model::preflight::{Locker, RelationFacts, ServerFacts, SnapshotHolder};
 
 impl Connection {
     /// `names` are (relation name as written, whether the lock is on the table of that

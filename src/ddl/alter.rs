@@ -4,10 +4,9 @@
 use squawk_syntax::{SyntaxKind as K, SyntaxNode};
 
 use super::alter_add;
-use super::commands::rename;
 use super::docs::{self, Doc};
 use super::syntax::{child, name, rel};
-use super::{RelName, Statement, Step, Target, Work, step};
+use super::{RelName, Statement, Step, Target, Work, step, with_steps};
 use crate::lockmode::LockMode::{self, *};
 
 /// The node naming the altered relation, by statement.
@@ -328,4 +327,16 @@ fn column(table: &RelName, action: &SyntaxNode) -> Option<Vec<Step>> {
         K::SET_OPTIONS_LIST => default("AlterColumnGenericOptions"),
         _ => None,
     }
+}
+
+/// RENAME of a table, column, constraint or trigger takes ACCESS EXCLUSIVE on the table;
+/// an index rename only SHARE UPDATE EXCLUSIVE on the index.
+pub(super) fn rename(sql: &str, kind: &str, relation: RelName) -> Statement {
+    let (mode, doc) = if kind == "ALTER INDEX RENAME" {
+        (ShareUpdateExclusive, docs::RENAME_INDEX)
+    } else {
+        (AccessExclusive, docs::ALTER_DEFAULT)
+    };
+    let target = Target::named(relation);
+    with_steps(sql, kind, vec![step(kind, target, mode, Work::None, doc)])
 }

@@ -2,11 +2,13 @@
 //! triggers, DML, and the session statements (SET, BEGIN) a preflight needs to see.
 use squawk_syntax::{SyntaxKind as K, SyntaxNode};
 
+use super::alter::rename;
 use super::docs::{self, Doc};
 use super::syntax::{child, children, has_token, ident, name, path, rel, rel_from_parts, rel_of};
-use super::{Control, RelName, Statement, Step, Target, Work, alter, maintenance, step};
+use super::{
+    Control, RelName, Statement, Step, Target, Work, alter, head, maintenance, step, with_steps,
+};
 use crate::lockmode::LockMode::{self, *};
-use crate::sqltext::statement_heads;
 
 pub(super) fn classify(sql: &str, node: &SyntaxNode) -> Statement {
     match node.kind() {
@@ -195,22 +197,6 @@ fn control(sql: &str, control: Option<Control>) -> Statement {
     }
 }
 
-/// The statement's first two keywords, for statements this module does not model.
-pub(super) fn head(sql: &str) -> String {
-    statement_heads(sql, 2)
-        .into_iter()
-        .next()
-        .map(|h| h.join(" "))
-        .unwrap_or_else(|| "statement".into())
-}
-
-pub(super) fn with_steps(sql: &str, kind: &str, steps: Vec<Step>) -> Statement {
-    Statement {
-        steps,
-        ..Statement::new(sql, kind)
-    }
-}
-
 /// The relations named by the `kind` children of a list.
 fn rels_below(list: &SyntaxNode, kind: K) -> Vec<RelName> {
     children(list, kind).filter_map(|n| rel(&n)).collect()
@@ -374,16 +360,4 @@ fn set(sql: &str, node: &SyntaxNode) -> Statement {
         control,
         ..Statement::new(sql, "SET")
     }
-}
-
-/// RENAME of a table, column, constraint or trigger takes ACCESS EXCLUSIVE on the table;
-/// an index rename only SHARE UPDATE EXCLUSIVE on the index.
-pub(super) fn rename(sql: &str, kind: &str, relation: RelName) -> Statement {
-    let (mode, doc) = if kind == "ALTER INDEX RENAME" {
-        (ShareUpdateExclusive, docs::RENAME_INDEX)
-    } else {
-        (AccessExclusive, docs::ALTER_DEFAULT)
-    };
-    let target = Target::named(relation);
-    with_steps(sql, kind, vec![step(kind, target, mode, Work::None, doc)])
 }

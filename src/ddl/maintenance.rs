@@ -2,10 +2,9 @@
 //! trade a weaker lock for waiting on other transactions.
 use squawk_syntax::{SyntaxKind as K, SyntaxNode};
 
-use super::commands::{head, with_steps};
 use super::docs;
 use super::syntax::{child, children, has_token, name, rel, rel_of};
-use super::{RelName, Statement, Target, Work, step};
+use super::{RelName, Statement, Target, Work, head, step, with_steps};
 use crate::lockmode::LockMode::*;
 
 pub(super) fn create_index(sql: &str, s: &SyntaxNode) -> Statement {

@@ -1,9 +1,9 @@
 //! An autovacuum worker that others wait on. An ordinary one is cancelled by the server once
 //! a lock request has waited deadlock_timeout on it (proc.c, "sending cancel to blocking
 //! autovacuum"); one running "to prevent wraparound" is not, and comes back if cancelled.
-use crate::analysis::Analysis;
 use crate::humanize::{count, opt_age, plural};
 use crate::model::Session;
+use crate::situation::Situation;
 
 use super::{Finding, Severity, finding};
 
@@ -32,7 +32,7 @@ fn table_of(s: &Session) -> Option<String> {
     q.split_whitespace().last().map(str::to_string)
 }
 
-pub(super) fn rules(a: &Analysis, out: &mut Vec<Finding>) {
+pub(super) fn rules(a: &Situation, out: &mut Vec<Finding>) {
     for s in &a.snapshot.sessions {
         if !is_autovacuum(s) || a.graph.waiters_of(s.pid).next().is_none() {
             continue;
@@ -45,7 +45,7 @@ pub(super) fn rules(a: &Analysis, out: &mut Vec<Finding>) {
     }
 }
 
-fn wraparound(a: &Analysis, s: &Session) -> Finding {
+fn wraparound(a: &Situation, s: &Session) -> Finding {
     let pid = s.pid;
     let table = table_of(s).unwrap_or_else(|| "its table".into());
     let waiting = a.graph.downstream(pid);
@@ -98,7 +98,7 @@ fn wraparound(a: &Analysis, s: &Session) -> Finding {
 /// An ordinary autovacuum is cancelled after deadlock_timeout; one that others have waited
 /// on for longer is not behaving as expected (the waiter set a long deadlock_timeout, or it
 /// is not a lock the server breaks: e.g. a wait behind a waiter queued after it).
-fn not_yielding(a: &Analysis, s: &Session) -> Option<Finding> {
+fn not_yielding(a: &Situation, s: &Session) -> Option<Finding> {
     let timeout_s = s
         .progress
         .as_ref()

@@ -2,10 +2,10 @@
 //! for, and whether it will rewrite a table once it gets it (`table_rewrite`).
 use foldhash::HashMap;
 
-use crate::analysis::Analysis;
 use crate::ddl::{self, RelName, Statement, Target, Work};
 use crate::humanize::{count, first_line};
 use crate::model::{Lock, Session};
+use crate::situation::Situation;
 
 use super::{Finding, Severity, finding};
 
@@ -55,7 +55,7 @@ fn lock_on<'a>(s: &'a Session, target: &Target) -> Option<&'a Lock> {
 pub(super) struct MigrationStatements(HashMap<i32, Result<Option<Statement>, String>>);
 
 impl MigrationStatements {
-    pub(super) fn of(a: &Analysis) -> MigrationStatements {
+    pub(super) fn of(a: &Situation) -> MigrationStatements {
         MigrationStatements(
             a.migrations
                 .keys()
@@ -139,7 +139,7 @@ pub(super) fn lock_reason(s: &Session, statements: &MigrationStatements) -> Opti
 /// A migration that will rewrite (or is rewriting) a table: the lock lasts as long as the
 /// copy, and everything queued behind it waits that long.
 pub(super) fn table_rewrite(
-    a: &Analysis,
+    a: &Situation,
     statements: &MigrationStatements,
     out: &mut Vec<Finding>,
 ) {

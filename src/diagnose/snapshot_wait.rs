@@ -2,9 +2,9 @@
 //! after each phase they wait for the virtual transaction of every transaction in the
 //! database whose snapshot is older than theirs (WaitForOlderSnapshots in indexcmds.c),
 //! whether or not it ever touched the table.
-use crate::analysis::Analysis;
 use crate::humanize::{first_line, opt_age, plural};
 use crate::model::Session;
+use crate::situation::Situation;
 
 use super::{Finding, Severity, finding};
 
@@ -20,7 +20,7 @@ fn is_concurrent_build(s: &Session) -> bool {
     })
 }
 
-pub(super) fn rules(a: &Analysis, out: &mut Vec<Finding>) {
+pub(super) fn rules(a: &Situation, out: &mut Vec<Finding>) {
     for s in &a.snapshot.sessions {
         let waits_for_snapshots = s.awaited_lock().is_some_and(|l| l.locktype == "virtualxid");
         if !waits_for_snapshots || !is_concurrent_build(s) {

@@ -18,9 +18,9 @@
 //!   (prisma-engines, schema-engine sql connector, flavour/postgres.rs).
 //! - Sqitch: the constant 75474063, with pg_advisory_lock (lib/App/Sqitch/Engine/pg.pm,
 //!   wait_lock).
-use crate::analysis::Analysis;
 use crate::humanize::opt_age;
 use crate::model::{Lock, Session};
+use crate::situation::Situation;
 
 use super::{Finding, Severity, finding};
 
@@ -113,7 +113,7 @@ pub fn golang_migrate_key(database: &str, schema: &str, table: &str) -> i64 {
 pub const PRISMA: i64 = PRISMA_KEY;
 pub const SQITCH: i64 = SQITCH_KEY;
 
-pub(super) fn rules(a: &Analysis, long_s: f64, out: &mut Vec<Finding>) {
+pub(super) fn rules(a: &Situation, long_s: f64, out: &mut Vec<Finding>) {
     for s in &a.snapshot.sessions {
         let db = s.database.as_deref().unwrap_or("");
         for l in s.locks.iter().filter(|l| l.locktype == "advisory") {
@@ -132,7 +132,7 @@ pub(super) fn rules(a: &Analysis, long_s: f64, out: &mut Vec<Finding>) {
 }
 
 /// How the holder looks: what it does and whether its client seems to be gone.
-fn holder_state(a: &Analysis, h: &Session) -> String {
+fn holder_state(a: &Situation, h: &Session) -> String {
     let since = opt_age(a.age_of(h.state_change));
     match h.state.as_deref() {
         Some("active") => format!(
@@ -157,7 +157,7 @@ fn who(s: &Session) -> String {
     }
 }
 
-fn waiter(a: &Analysis, s: &Session, l: &Lock, tool: Option<&str>) -> Finding {
+fn waiter(a: &Situation, s: &Session, l: &Lock, tool: Option<&str>) -> Finding {
     let holders: Vec<&Session> = s.blocked_by.iter().filter_map(|&p| a.session(p)).collect();
     let key = key_label(l);
     let by = holders
@@ -216,7 +216,7 @@ fn waiter(a: &Analysis, s: &Session, l: &Lock, tool: Option<&str>) -> Finding {
     }
 }
 
-fn idle_holder(a: &Analysis, s: &Session, l: &Lock, tool: &str) -> Finding {
+fn idle_holder(a: &Situation, s: &Session, l: &Lock, tool: &str) -> Finding {
     finding(
         "migration_tool_lock",
         Severity::Warning,

@@ -12,7 +12,7 @@ use super::backends::{self, Backend, Rules};
 use super::breaker::{self, Action, Limits, Verdict, secs};
 use super::retry::{Backoff, Jitter};
 use super::{EXIT_RETRIES_EXHAUSTED, GuardArgs, proc_net, say, status};
-use crate::analysis::{Analysis, Options, analyze};
+use crate::analysis::{Analysis, Options, Situation};
 use crate::db::conninfo::{ConnParams, ProcessEnv};
 use crate::db::{self, Connection, GuardCancel, Signal};
 use crate::migration::MigrationRules;
@@ -89,9 +89,9 @@ impl Guard {
             rules: MigrationRules::new("", a.migrations.keys().copied().collect()),
             ..Options::default()
         };
-        let mut hidden = analyze(crate::redact::snapshot(a.snapshot.clone()), &opts);
-        hidden.migrations = a.migrations.clone();
-        self.sink.snapshot(&hidden);
+        let mut s = Situation::of(crate::redact::snapshot(a.snapshot.clone()), &opts);
+        s.migrations = a.migrations.clone();
+        self.sink.snapshot(&Analysis::of(s, &opts));
     }
 
     pub fn new(args: &GuardArgs, params: ConnParams, conn: Connection, sink: RecordSink) -> Guard {
@@ -357,7 +357,7 @@ impl Guard {
         match polled {
             Ok((snapshot, listed)) => {
                 self.poll_failed = false;
-                let a = analyze(snapshot, &Options::default());
+                let a = crate::pipeline::analysed(snapshot, &Options::default(), false, &[]);
                 Some((a, listed))
             }
             Err(e) => {
@@ -419,17 +419,18 @@ impl Guard {
             rules: MigrationRules::new("", current.keys().copied().collect()),
             ..Options::default()
         };
-        let mut a = if current.is_empty() {
+        let a = if current.is_empty() {
             first
         } else {
-            analyze(first.snapshot, &opts)
+            let mut s = Situation::of(first.into_snapshot(), &opts);
+            for b in current.values() {
+                s.migrations.insert(
+                    b.pid,
+                    format!("run by pglocks guard (found by {})", b.method.describe()),
+                );
+            }
+            Analysis::of(s, &opts)
         };
-        for b in current.values() {
-            a.migrations.insert(
-                b.pid,
-                format!("run by pglocks guard (found by {})", b.method.describe()),
-            );
-        }
         self.keep(&a);
         self.show_status(&a, &current);
         let verdicts = breaker::judge(&a, &current, &self.limits);

@@ -1,22 +1,10 @@
 //! The runbook's advice before a migration runs: a lock_timeout, CONCURRENTLY, NOT NULL in
 //! steps, no rewrite of a big table under a long lock. Warnings keep exit 0 unless --strict.
-use serde::Serialize;
-
-use super::evaluate::StatementReport;
+pub use super::document::Advice;
+use super::document::StatementReport;
 use super::facts::ServerFacts;
-use super::markdown::rows;
 use crate::ddl::{Control, Outcome, Work};
 use crate::lockmode::LockMode;
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Advice {
-    /// "error" (the statement will fail), "warning" or "info".
-    pub severity: &'static str,
-    pub code: &'static str,
-    /// The statement it is about (1-based), or None for the whole file.
-    pub statement: Option<usize>,
-    pub message: String,
-}
 
 fn warning(code: &'static str, statement: Option<usize>, message: String) -> Advice {
     Advice {
@@ -115,7 +103,7 @@ fn step_advice(r: &StatementReport, out: &mut Vec<Advice>) {
         let relation = lock
             .and_then(|l| l.relation.clone())
             .unwrap_or_else(|| step.target.to_string());
-        let n = rows(lock.and_then(|l| l.rows));
+        let n = crate::humanize::estimated_rows(lock.and_then(|l| l.rows));
         let mode = step.mode.name();
         let (code, what) = if st.kind.contains("INDEX") && step.mode == LockMode::Share {
             (

@@ -2,8 +2,7 @@
 //! the server now must be created (or renamed into place) by an earlier statement of the
 //! same file, else the statement will fail at deploy. A relation an earlier statement drops
 //! or renames away is gone for the statements after it.
-use super::advice::Advice;
-use super::evaluate::StatementReport;
+use super::document::{Advice, StatementReport};
 use crate::ddl::{Outcome, RelName};
 
 enum Event {

@@ -1,14 +1,12 @@
 //! The preflight report as Markdown, for a deploy log or a pull request comment.
 use std::fmt::Write;
 
-use super::evaluate::{Report, SessionReport, StatementReport};
+use super::document::{Report, SessionReport, StatementReport};
 use crate::humanize::{count, first_line, opt_age};
 use crate::report::markdown::{cell, escape};
 
 /// Estimated rows as people say them, or "unknown" when the table was never analyzed.
-pub fn rows(n: Option<f64>) -> String {
-    n.map(count).unwrap_or_else(|| "unknown".into())
-}
+pub use crate::humanize::estimated_rows as rows;
 
 fn bytes(n: Option<i64>) -> String {
     let Some(n) = n else { return "-".into() };

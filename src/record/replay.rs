@@ -102,14 +102,6 @@ impl std::str::FromStr for Moment {
     }
 }
 
-/// Waiting sessions as the recorder saw them: distinct waiters of the recorded edges.
-fn waiting(doc: &SnapshotDoc) -> usize {
-    let mut waiters: Vec<i32> = doc.edges.iter().map(|e| e.waiter).collect();
-    waiters.sort_unstable();
-    waiters.dedup();
-    waiters.len()
-}
-
 /// The recorded poll at `moment` (the last one at or before it), and the actions taken
 /// up to then.
 pub fn find(path: &Path, moment: &Moment) -> Result<(SnapshotDoc, Vec<ActionRecord>, Vec<String>)> {
@@ -150,7 +142,9 @@ pub fn find(path: &Path, moment: &Moment) -> Result<(SnapshotDoc, Vec<ActionReco
         let take = match moment {
             Moment::First => chosen.is_none(),
             Moment::Last => true,
-            Moment::Worst => chosen.as_ref().is_none_or(|c| waiting(&doc) > waiting(c)),
+            Moment::Worst => chosen
+                .as_ref()
+                .is_none_or(|c| doc.waiting_count() > c.waiting_count()),
             Moment::At(_) | Moment::Clock(_) | Moment::After(_) => {
                 target.is_some_and(|t| doc.taken_at <= t)
             }

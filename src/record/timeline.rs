@@ -154,7 +154,7 @@ impl Walk {
             .map(|a| a.describe_blocker(act.pid))
             .unwrap_or_else(|| format!("pid {}", act.pid));
         let mut text = format!("{} {who}: {}", capitalise(&act.action), act.result);
-        let waiting_before = before.map_or(0, Analysis::waiting_count);
+        let waiting_before = before.map_or(0, |a| a.waiting_count());
         match after {
             Some(a) => text.push_str(&next_poll(waiting_before, a.waiting_count())),
             None => self.pending.push((self.story.events.len(), waiting_before)),
@@ -171,7 +171,7 @@ impl Walk {
     fn poll(&mut self, a: Analysis) {
         let at = a.snapshot.taken_at;
         let waiting = a.waiting_count();
-        let prev_waiting = self.recent.back().map_or(0, Analysis::waiting_count);
+        let prev_waiting = self.recent.back().map_or(0, |a| a.waiting_count());
         if self.story.polls == 0 {
             self.story.first = Some(at);
             self.event(

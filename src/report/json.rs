@@ -23,6 +23,13 @@ pub struct SnapshotDoc {
     pub actions: Vec<ActionRecord>,
 }
 
+impl SnapshotDoc {
+    /// Sessions waiting in this recorded poll, counted as the analysis counts them.
+    pub fn waiting_count(&self) -> usize {
+        crate::model::waiting_count(self.sessions.iter().map(|s| &s.session))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionDoc {
     #[serde(flatten)]

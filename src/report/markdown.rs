@@ -2,10 +2,10 @@
 use std::fmt::Write;
 
 use crate::analysis::Analysis;
-use crate::graph::EdgeKind;
 use crate::humanize::{first_line, opt_age, plural};
 use crate::model::{ActionRecord, Session};
 use crate::tree::{self, Group, Item, TreeRow};
+use crate::words;
 
 /// Beyond this many siblings the tree says how many more; the JSON keeps them all.
 const MAX_SIBLINGS: usize = 15;
@@ -105,21 +105,9 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
     };
     let mut parts = Vec::new();
     if let Some(e) = row.edge {
-        parts.push(match e.kind {
-            EdgeKind::Holds => "waits on holder ⟶".to_string(),
-            EdgeKind::QueuedAhead => "queued behind ⟶".to_string(),
-        });
+        parts.push(format!("{} ⟶", words::edge_from_waiter(e.kind)));
     }
-    let mut tags = Vec::new();
-    if a.graph.is_root(row.pid) {
-        tags.push("ROOT BLOCKER");
-    }
-    if a.is_migration(row.pid) {
-        tags.push("MIGRATION");
-    }
-    if a.graph.in_cycle(row.pid) {
-        tags.push("DEADLOCK");
-    }
+    let tags: Vec<&str> = a.tags(row.pid).iter().map(|t| t.long()).collect();
     let tag = if tags.is_empty() {
         String::new()
     } else {
@@ -169,10 +157,7 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
 
 /// Identical waiters as one line, with their pids so that none is lost from the note.
 fn group_line(a: &Analysis, g: &Group<'_>) -> String {
-    let edge = match g.edge.kind {
-        EdgeKind::Holds => "waits on holder ⟶",
-        EdgeKind::QueuedAhead => "queued behind ⟶",
-    };
+    let edge = format!("{} ⟶", words::edge_from_waiter(g.edge.kind));
     let mut parts = vec![format!(
         "{edge} **× {} identical sessions**",
         g.members.len()
@@ -215,7 +200,7 @@ pub(crate) fn findings(out: &mut String, a: &Analysis) {
         return;
     }
     for f in &a.findings {
-        let sev = format!("{:?}", f.severity).to_uppercase();
+        let sev = words::severity(f.severity);
         let _ = writeln!(
             out,
             "- **{sev}** `{}`: {}\n  - Advice: {}",

@@ -11,6 +11,7 @@ use crate::analysis::Analysis;
 use crate::graph::EdgeKind;
 use crate::humanize::{first_line, opt_age};
 use crate::tree;
+use crate::words;
 
 /// Waiters drawn under one blocker; the rest are summed up in one node.
 const MAX_CHILDREN: usize = 8;
@@ -77,9 +78,13 @@ pub fn graph(a: &Analysis) -> Option<String> {
         let (arrow, text) = match e.kind {
             EdgeKind::Holds => (
                 "-->",
-                format!("holds {}", e.lock.mode_held.as_deref().unwrap_or("a lock")),
+                format!(
+                    "{} {}",
+                    words::edge_verb(e.kind),
+                    e.lock.mode_held.as_deref().unwrap_or("a lock")
+                ),
             ),
-            EdgeKind::QueuedAhead => ("-.->", "queued ahead".to_string()),
+            EdgeKind::QueuedAhead => ("-.->", words::edge_verb(e.kind).to_string()),
         };
         let _ = writeln!(
             out,
@@ -121,16 +126,7 @@ fn node_text(a: &Analysis, pid: i32) -> String {
     let Some(s) = a.session(pid) else {
         return format!("pid {pid} (not visible)");
     };
-    let mut tags = Vec::new();
-    if a.graph.is_root(pid) {
-        tags.push("ROOT BLOCKER");
-    }
-    if a.is_migration(pid) {
-        tags.push("MIGRATION");
-    }
-    if a.graph.in_cycle(pid) {
-        tags.push("DEADLOCK");
-    }
+    let tags: Vec<&str> = a.tags(pid).iter().map(|t| t.long()).collect();
     let mut head = format!("pid {pid}");
     if !tags.is_empty() {
         head.push_str(&format!(" {}", tags.join(" ")));

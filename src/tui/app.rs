@@ -105,7 +105,7 @@ async fn event_loop(
             dirty = false;
         }
         let first = tokio::select! {
-            Some(ev) = next_poll(&mut polls) => Some(poller_msg(ev)),
+            Some(ev) = next_poll(&mut polls) => Some(Msg::Poller(ev)),
             Some(input) = inputs.recv() => input_msg(input, &mut dirty),
             _ = clock.tick() => Some(Msg::Tick),
             _ = sigterm.recv() => break Ok(()),
@@ -115,7 +115,7 @@ async fn event_loop(
         // Drain whatever else is queued, then draw once.
         let mut msgs: Vec<Msg> = first.into_iter().collect();
         while let Some(Ok(ev)) = polls.as_mut().map(mpsc::Receiver::try_recv) {
-            msgs.push(poller_msg(ev));
+            msgs.push(Msg::Poller(ev));
         }
         while let Ok(input) = inputs.try_recv() {
             msgs.extend(input_msg(input, &mut dirty));
@@ -168,33 +168,6 @@ async fn event_loop(
     stop.store(true, Ordering::Relaxed);
     drop(guard);
     result
-}
-
-fn poller_msg(ev: PollerEvent) -> Msg {
-    match ev {
-        PollerEvent::Connected {
-            target,
-            privileges,
-            monitor_pid,
-        } => Msg::Connected {
-            target,
-            privileges,
-            monitor_pid,
-        },
-        PollerEvent::Polled { analysis, latency } => Msg::Polled { analysis, latency },
-        PollerEvent::Failed(why) => Msg::PollFailed(why),
-        PollerEvent::Signalled {
-            signal,
-            pid,
-            outcome,
-            at,
-        } => Msg::Signalled {
-            signal,
-            pid,
-            outcome,
-            at,
-        },
-    }
 }
 
 fn input_msg(input: Input, dirty: &mut bool) -> Option<Msg> {

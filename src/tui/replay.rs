@@ -27,13 +27,6 @@ pub struct Replay {
     redact: bool,
 }
 
-pub fn waiting_in(doc: &SnapshotDoc) -> usize {
-    doc.sessions
-        .iter()
-        .filter(|s| !s.session.blocked_by.is_empty())
-        .count()
-}
-
 impl Replay {
     /// Reads the whole recording; warnings (a torn last line) are returned for the caller.
     pub fn load(path: &Path, options: Options, redact: bool) -> Result<(Replay, Vec<String>)> {
@@ -64,7 +57,7 @@ impl Replay {
         actions.sort_by_key(|a| a.at);
         Replay {
             source,
-            waiting: frames.iter().map(waiting_in).collect(),
+            waiting: frames.iter().map(SnapshotDoc::waiting_count).collect(),
             frames,
             actions,
             index: 0,

@@ -75,7 +75,7 @@ pub struct State {
 
 /// A line of the main pane: a tree row or, below it, one of the other sessions.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Line<'a> {
+pub struct PaneLine<'a> {
     pub pid: i32,
     pub depth: usize,
     pub edge: Option<&'a crate::graph::Edge>,
@@ -103,7 +103,7 @@ pub enum Cursor {
     Tail(i32),
 }
 
-impl Line<'_> {
+impl PaneLine<'_> {
     pub fn cursor(&self) -> Cursor {
         match (&self.group, self.tail) {
             (Some(g), _) => Cursor::Group(g.key.clone()),
@@ -166,13 +166,13 @@ impl State {
     }
 
     /// The rows of the main pane, in order: the wait tree, then (if shown) the rest.
-    pub fn lines(&self) -> Vec<Line<'_>> {
+    pub fn lines(&self) -> Vec<PaneLine<'_>> {
         let Some(a) = self.shown() else {
             return Vec::new();
         };
         let matches = |pid: i32| self.matches_filter(a, pid);
         let open = |k: &GroupKey| self.expanded.contains(k);
-        let tree_lines: Vec<Line<'_>> = tree::items(a, &open)
+        let tree_lines: Vec<PaneLine<'_>> = tree::items(a, &open)
             .into_iter()
             .filter_map(|item| {
                 let (r, group, member_of) = match item {
@@ -191,7 +191,7 @@ impl State {
                         (r, Some(g), None)
                     }
                 };
-                (group.is_some() || matches(r.pid)).then_some(Line {
+                (group.is_some() || matches(r.pid)).then_some(PaneLine {
                     pid: r.pid,
                     depth: r.depth,
                     edge: r.edge,
@@ -215,7 +215,7 @@ impl State {
                 .collect();
             // Oldest transactions first: the next blocker is usually among them.
             others.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-            out.extend(others.into_iter().map(|(_, pid)| Line {
+            out.extend(others.into_iter().map(|(_, pid)| PaneLine {
                 pid,
                 depth: 0,
                 edge: None,
@@ -231,7 +231,7 @@ impl State {
 
     /// With several roots, each root's rows past [`TAIL_AFTER`] fold into one row, except
     /// migrations and the rows above them; a root the user opened keeps all its rows.
-    fn fold_tails<'a>(&self, a: &Analysis, lines: Vec<Line<'a>>) -> Vec<Line<'a>> {
+    fn fold_tails<'a>(&self, a: &Analysis, lines: Vec<PaneLine<'a>>) -> Vec<PaneLine<'a>> {
         let roots = lines.iter().filter(|l| l.depth == 0).count();
         if roots < 2 {
             return lines;
@@ -272,7 +272,7 @@ impl State {
                     .zip(keep)
                     .filter_map(|(l, k)| k.then_some(l)),
             );
-            out.push(Line {
+            out.push(PaneLine {
                 pid,
                 depth: 1,
                 edge: None,
@@ -314,7 +314,7 @@ impl State {
             })
     }
 
-    pub fn selected_index(&self, lines: &[Line<'_>]) -> Option<usize> {
+    pub fn selected_index(&self, lines: &[PaneLine<'_>]) -> Option<usize> {
         lines.iter().position(|l| l.is_selected(self))
     }
 

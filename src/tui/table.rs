@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line as TextLine;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 
-use super::state::{Line, State};
+use super::state::{PaneLine, State};
 use super::view::palette;
 use crate::analysis::Analysis;
 use crate::graph::EdgeKind;
@@ -16,6 +16,7 @@ use crate::humanize::{first_line, inert, opt_age};
 use crate::lockmode::LockMode;
 use crate::model::Session;
 use crate::tree::Group;
+use crate::words;
 
 /// The statement keeps this much in the layouts with an application column...
 const STATEMENT_WIDE: usize = 16;
@@ -30,17 +31,10 @@ const SPACING: usize = 1;
 const MARKER: usize = 1;
 
 pub(super) fn tags(a: &Analysis, pid: i32) -> String {
-    let mut t = String::new();
-    if a.graph.is_root(pid) {
-        t.push_str(" ROOT");
-    }
-    if a.is_migration(pid) {
-        t.push_str(" MIGRATION");
-    }
-    if a.graph.in_cycle(pid) {
-        t.push_str(" CYCLE");
-    }
-    t
+    a.tags(pid)
+        .iter()
+        .map(|t| format!(" {}", t.short()))
+        .collect()
 }
 
 fn row_style(state: &State, a: &Analysis, s: &Session) -> Style {
@@ -96,7 +90,7 @@ impl LockCell {
             .find(|e| e.lock.mode_held.is_some())
         {
             Some(e) => LockCell {
-                verb: "holds",
+                verb: words::edge_verb(EdgeKind::Holds),
                 mode: e.lock.mode_held.as_deref().unwrap_or("").to_string(),
                 target: e.lock.target.clone().unwrap_or_default(),
             },
@@ -171,10 +165,9 @@ impl Cells {
     }
 }
 
-fn edge_word(line: &Line<'_>) -> &'static str {
+fn edge_word(line: &PaneLine<'_>) -> &'static str {
     match line.edge.map(|e| e.kind) {
-        Some(EdgeKind::Holds) => "holds",
-        Some(EdgeKind::QueuedAhead) => "queued",
+        Some(kind) => words::edge_short(kind),
         None if !line.in_tree => "·",
         None => "",
     }
@@ -186,7 +179,7 @@ fn indent(depth: usize) -> String {
     format!("{pad}{glyph}")
 }
 
-fn cells(state: &State, a: &Analysis, line: &Line<'_>) -> Cells {
+fn cells(state: &State, a: &Analysis, line: &PaneLine<'_>) -> Cells {
     if let Some(g) = &line.group {
         return group_cells(a, line, g);
     }
@@ -225,7 +218,7 @@ fn cells(state: &State, a: &Analysis, line: &Line<'_>) -> Cells {
 }
 
 /// `× 57  queued  checkout-api  wants AccessShare public.orders  2s–1m12s  SELECT … = ?`
-fn group_cells(a: &Analysis, line: &Line<'_>, g: &Group<'_>) -> Cells {
+fn group_cells(a: &Analysis, line: &PaneLine<'_>, g: &Group<'_>) -> Cells {
     let first = a.session(g.members[0]);
     Cells {
         tree: format!(
@@ -521,7 +514,12 @@ fn window(selected: Option<usize>, height: usize) -> usize {
 }
 
 /// One label per root whose row is below the window: the incidents the user cannot see.
-fn incidents_below(a: &Analysis, lines: &[Line<'_>], first: usize, height: usize) -> Vec<String> {
+fn incidents_below(
+    a: &Analysis,
+    lines: &[PaneLine<'_>],
+    first: usize,
+    height: usize,
+) -> Vec<String> {
     lines
         .iter()
         .enumerate()

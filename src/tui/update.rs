@@ -1,35 +1,22 @@
 //! Keys and poller messages in, effects out. No I/O here, so every key is testable.
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::groups::{close_tail, group_signal_hint, open_group};
-use super::state::{Confirm, Line, Mode, State};
+use super::state::{Confirm, Mode, PaneLine, State};
 use crate::analysis::Analysis;
-use crate::db::{Privileges, Signal, SignalOutcome};
+use crate::db::Signal;
 use crate::humanize::{first_line, plural};
 use crate::model::ActionRecord;
+use crate::poller::PollerEvent;
+use crate::words;
 
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
-    Connected {
-        target: String,
-        privileges: Privileges,
-        monitor_pid: i32,
-    },
-    Polled {
-        analysis: Box<Analysis>,
-        latency: Duration,
-    },
-    PollFailed(String),
-    Signalled {
-        signal: Signal,
-        pid: i32,
-        outcome: SignalOutcome,
-        at: DateTime<Utc>,
-    },
+    /// What the poller reports, as it reported it.
+    Poller(PollerEvent),
     SnapshotWritten(Result<Vec<String>, String>),
     /// The clock, for replay playback.
     Tick,
@@ -50,17 +37,17 @@ pub enum Effect {
 pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(state, key, now),
-        Msg::Connected {
+        Msg::Poller(PollerEvent::Connected {
             target,
             privileges,
             monitor_pid,
-        } => {
+        }) => {
             state.target = target;
             state.privileges = Some(privileges);
             state.monitor_pid = Some(monitor_pid);
             Vec::new()
         }
-        Msg::Polled { analysis, latency } => {
+        Msg::Poller(PollerEvent::Polled { analysis, latency }) => {
             state.failing = None;
             // Kept even while paused: the timeline is about the server, not the screen.
             state.ring.push_poll(&analysis);
@@ -72,17 +59,17 @@ pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::PollFailed(reason) => {
+        Msg::Poller(PollerEvent::Failed(reason)) => {
             let since = state.failing.as_ref().map(|f| f.0).unwrap_or(now);
             state.failing = Some((since, reason));
             Vec::new()
         }
-        Msg::Signalled {
+        Msg::Poller(PollerEvent::Signalled {
             signal,
             pid,
             outcome,
             at,
-        } => {
+        }) => {
             let result = outcome.describe();
             state.status = Some(format!("{} pid {pid}: {result}", signal.verb()));
             let record = ActionRecord {
@@ -122,7 +109,7 @@ pub(super) fn ensure_selection(state: &mut State) {
             && state.selected_group.is_none()
             && state.selected_tail.is_none() =>
         {
-            (0, Some(lines.first().map(Line::cursor)))
+            (0, Some(lines.first().map(PaneLine::cursor)))
         }
         None => {
             let joined = state.selected.and_then(|pid| {
@@ -133,7 +120,7 @@ pub(super) fn ensure_selection(state: &mut State) {
                 })
             });
             let i = joined.unwrap_or(state.cursor_hint.min(lines.len().saturating_sub(1)));
-            (i, Some(lines.get(i).map(Line::cursor)))
+            (i, Some(lines.get(i).map(PaneLine::cursor)))
         }
     };
     drop(lines);
@@ -412,12 +399,12 @@ fn ask_signal(state: &mut State, signal: Signal) -> Vec<Effect> {
     } else {
         format!(
             "frees {}",
-            plural(downstream.len(), "waiting session", "waiting sessions")
+            words::freed(
+                plural(downstream.len(), "waiting session", "waiting sessions"),
+                frees_migration
+            )
         )
     };
-    if frees_migration {
-        frees.push_str(", including the migration");
-    }
     if signal == Signal::Cancel && !downstream.is_empty() {
         frees = format!("if the transaction ends: {frees}");
     }

@@ -12,6 +12,7 @@ use crate::analysis::Analysis;
 use crate::graph::EdgeKind;
 use crate::humanize::{age, count, inert, opt_age, plural, truncate};
 use crate::model::Session;
+use crate::words::{self, Tag};
 
 /// Below this the layout cannot say anything useful.
 pub const MIN_WIDTH: u16 = 40;
@@ -100,8 +101,7 @@ fn draw_header(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<U
         return;
     };
     let headline = a.headline();
-    let alarm = headline.starts_with("MIGRATION BLOCKED") || headline.starts_with("DEADLOCK");
-    let head_style = if alarm {
+    let head_style = if a.concern().is_alarm() {
         palette(state, Color::Red).add_modifier(Modifier::BOLD)
     } else {
         Style::default().add_modifier(Modifier::BOLD)
@@ -237,8 +237,9 @@ pub fn why_it_blocks(a: &Analysis, pid: i32) -> Vec<String> {
                 e.waiter
             ),
             EdgeKind::QueuedAhead => format!(
-                "{} queued ahead on {on} conflicts with {wanted} wanted by {}",
+                "{} {} on {on} conflicts with {wanted} wanted by {}",
                 e.lock.blocker_mode_wanted.as_deref().unwrap_or("a lock"),
+                words::edge_verb(e.kind),
                 e.waiter
             ),
         });
@@ -316,11 +317,13 @@ fn details_text(state: &State, a: &Analysis, s: &Session) -> Vec<TextLine<'stati
                 e.blocker,
                 match e.kind {
                     EdgeKind::Holds => format!(
-                        "holds {}",
+                        "{} {}",
+                        words::edge_verb(e.kind),
                         e.lock.mode_held.as_deref().unwrap_or("a conflicting lock")
                     ),
                     EdgeKind::QueuedAhead => format!(
-                        "queued ahead for {}",
+                        "{} for {}",
+                        words::edge_verb(e.kind),
                         e.lock.blocker_mode_wanted.as_deref().unwrap_or("a lock")
                     ),
                 },
@@ -336,16 +339,8 @@ fn details_text(state: &State, a: &Analysis, s: &Session) -> Vec<TextLine<'stati
     if !downstream.is_empty() {
         let migration = downstream.iter().any(|p| a.is_migration(*p));
         push(
-            "ending it frees",
-            format!(
-                "{}{}",
-                plural(downstream.len(), "session", "sessions"),
-                if migration {
-                    ", including the migration"
-                } else {
-                    ""
-                }
-            ),
+            words::ENDING_IT_FREES,
+            words::freed(plural(downstream.len(), "session", "sessions"), migration),
         );
     }
     for l in &s.locks {
@@ -472,7 +467,11 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect, state: &State) {
     }
     text.push(TextLine::from(""));
     text.push(TextLine::from(format!(
-        "Rows: ROOT blocks others and waits for nothing; MIGRATION is the DDL; 'holds' = the parent holds a conflicting lock, 'queued' = it waits ahead in the queue. Ages: {} = 45 s.",
+        "Rows: {} blocks others and waits for nothing; {} is the DDL; '{}' = the parent holds a conflicting lock, '{}' = it waits ahead in the queue. Ages: {} = 45 s.",
+        Tag::Root.short(),
+        Tag::Migration.short(),
+        words::edge_short(EdgeKind::Holds),
+        words::edge_short(EdgeKind::QueuedAhead),
         age(45.0)
     )));
     let rect = popup(area, 80, 70);

@@ -6,6 +6,7 @@
 //! other's sessions. Without either, a test fails and says how to get a server.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod fixture;
 
 use std::sync::atomic::{AtomicU32, Ordering};
