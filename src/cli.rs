@@ -6,6 +6,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::report::Format;
 
+pub mod setup;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pglocks",
@@ -26,6 +28,9 @@ pub struct Cli {
     /// Print help
     #[arg(long, action = ArgAction::Help, global = true)]
     pub help: Option<bool>,
+    /// The config file [default: $XDG_CONFIG_HOME/pglocks/config.toml, if it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +47,14 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Before a migration runs: the lock each statement needs and who would block it now.
     Preflight(PreflightArgs),
+    /// Check, before you need it, what pglocks can see and do with this role on this server.
+    Doctor(setup::DoctorArgs),
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions(setup::CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    Man,
+    /// Check the config file and say which one is used; --default prints a commented one.
+    Config(setup::ConfigArgs),
 }
 
 /// Exit 0: it can run now; 2: a statement would wait, or would scan or rewrite a large table

@@ -2,6 +2,7 @@
 //! signalling. It is also the only code that knows column names.
 mod connect;
 pub mod conninfo;
+mod doctor;
 mod error;
 mod poll;
 mod preflight;
@@ -10,6 +11,7 @@ pub mod tls;
 mod tool_rows;
 
 pub use connect::{Connection, Privileges, connect};
+pub use doctor::{DoctorFacts, TimeoutLevels};
 pub use error::DbError;
 pub use poll::poll_statement;
 pub use signal::{Signal, SignalOutcome};

@@ -1,11 +1,27 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches};
 use pglocks::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut command = Cli::command();
+    // `pglocks config` reports on the file itself, so a broken file must not stop it.
+    if args.get(1).is_none_or(|a| a != "config") {
+        match pglocks::config::load(pglocks::config::explicit_path(&args).as_deref()) {
+            Ok(Some((_, config))) => command = pglocks::config::apply(command, &config),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("pglocks: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let parsed = command
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();
@@ -41,6 +57,8 @@ fn main() -> ExitCode {
             eprintln!("pglocks: {e}");
             ExitCode::from(2)
         }
+        // The doctor's report is out; 2 says "works, but only in part".
+        Err(e) if e.is::<pglocks::doctor::Degraded>() => ExitCode::from(2),
         Err(e) => {
             let text = format!("{e:#}").replace('\n', " ");
             eprintln!("pglocks: {text}");
@@ -57,6 +75,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Report(args)) => pglocks::record::replay::report(&args),
         Some(Command::Replay(args)) => pglocks::record::replay::replay(&args).await,
         Some(Command::Preflight(args)) => pglocks::preflight::run(&args).await,
+        Some(Command::Doctor(args)) => pglocks::doctor::run(&args).await,
+        Some(Command::Completions(args)) => pglocks::setup::completions(args.shell),
+        Some(Command::Man) => pglocks::setup::man(),
+        Some(Command::Config(args)) => pglocks::setup::config(&args, cli.config.as_deref()),
         None => pglocks::tui::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }
 }
