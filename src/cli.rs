@@ -236,6 +236,9 @@ pub struct TuiArgs {
     /// Also append every poll and every action to this new JSON Lines file
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Colours for a dark or a light terminal, or none (NO_COLOR also selects mono)
+    #[arg(long, value_enum, default_value_t = crate::tui::theme::Theme::Dark)]
+    pub theme: crate::tui::theme::Theme,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

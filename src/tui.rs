@@ -7,6 +7,7 @@ pub mod ring;
 pub mod state;
 mod table;
 pub mod terminal;
+pub mod theme;
 pub mod update;
 pub mod view;
 

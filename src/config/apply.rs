@@ -26,6 +26,9 @@ pub fn apply(cmd: Command, config: &Config) -> Command {
     if let Some(v) = d.read_only {
         values.push(("read_only", v.to_string()));
     }
+    if let Some(v) = &d.theme {
+        values.push(("theme", v.get_ref().clone()));
+    }
     if let Some(v) = d.large_table {
         values.push(("large_table", v.to_string()));
     }
@@ -84,7 +87,7 @@ mod tests {
         Cli::from_arg_matches(&m).unwrap()
     }
 
-    const FILE: &str = "[defaults]\ninterval = \"3s\"\nlong_xact = \"5m\"\nmigration_app = \"deployer\"\nread_only = true\nlarge_table = 500\n";
+    const FILE: &str = "[defaults]\ninterval = \"3s\"\nlong_xact = \"5m\"\nmigration_app = \"deployer\"\nread_only = true\nlarge_table = 500\ntheme = \"light\"\n";
 
     #[test]
     fn the_file_beats_built_in_defaults_everywhere() {
@@ -93,6 +96,7 @@ mod tests {
         assert_eq!(c.analysis.long_xact, std::time::Duration::from_secs(300));
         assert_eq!(c.analysis.migration_app, "deployer");
         assert!(c.tui.read_only);
+        assert_eq!(c.tui.theme, crate::tui::theme::Theme::Light);
         let Some(Sub::Preflight(p)) = cli(FILE, &["preflight", "-c", "SELECT 1"]).command else {
             panic!("not preflight")
         };

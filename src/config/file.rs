@@ -24,6 +24,7 @@ pub struct Defaults {
     pub snapshot_dir: Option<String>,
     pub read_only: Option<bool>,
     pub large_table: Option<u64>,
+    pub theme: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -54,6 +55,16 @@ pub fn parse(text: &str) -> Result<Config, String> {
     };
     duration("interval", &config.defaults.interval)?;
     duration("long_xact", &config.defaults.long_xact)?;
+    if let Some(t) = &config.defaults.theme {
+        use clap::ValueEnum;
+        if crate::tui::theme::Theme::from_str(t.get_ref(), false).is_err() {
+            return Err(format!(
+                "{}: defaults.theme: \"{}\" is not a theme (dark, light or mono)",
+                line_of(text, t.span().start),
+                t.get_ref()
+            ));
+        }
+    }
     for (name, server) in &config.servers {
         if has_password(server.conn.get_ref()) {
             return Err(format!(
@@ -162,6 +173,11 @@ mod tests {
         );
         let e = parse("[defaults]\nread_only = \"yes\"\n").unwrap_err();
         assert!(e.starts_with("2: read_only: invalid type"), "{e}");
+        let e = parse("[defaults]\ntheme = \"solarized\"\n").unwrap_err();
+        assert!(
+            e.starts_with("2: defaults.theme: \"solarized\" is not a theme"),
+            "{e}"
+        );
         let e = parse("[defaults\n").unwrap_err();
         assert!(e.starts_with("1: "), "{e}");
     }

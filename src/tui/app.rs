@@ -36,7 +36,7 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         tui.snapshot_dir.clone(),
         analysis.long_xact.as_secs_f64(),
     );
-    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    state.theme = tui.theme.with_env();
     // Declared before the terminal guard, so it is closed after the terminal is restored.
     let recorder = crate::record::headless::open_for_tui(
         tui.record.as_deref(),
@@ -62,7 +62,7 @@ pub async fn run_replay(replay: super::replay::Replay, long_xact_s: f64) -> Resu
         bail!("the replay view needs a terminal; for scripts use `pglocks replay FILE --at TIME`");
     }
     let mut state = State::new(replay.source.clone(), true, PathBuf::from("."), long_xact_s);
-    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    state.theme = super::theme::Theme::default().with_env();
     state.replay = Some(replay);
     super::update::show_replay_frame(&mut state);
     // Playback needs a finer clock than the live view's data-age second.

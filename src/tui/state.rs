@@ -65,6 +65,7 @@ pub struct State {
     pub snapshot_dir: PathBuf,
     pub long_xact_s: f64,
     pub no_color: bool,
+    pub theme: super::theme::Theme,
     /// Set when the screen replays a recording instead of watching a server.
     pub replay: Option<super::replay::Replay>,
     /// The last minutes of changes, for the timeline the snapshot key writes.
@@ -149,6 +150,7 @@ impl State {
             snapshot_dir,
             long_xact_s,
             no_color: false,
+            theme: super::theme::Theme::Dark,
             replay: None,
             ring: super::ring::Ring::default(),
             recording: None,
