@@ -239,6 +239,9 @@ pub struct TuiArgs {
     /// Colours for a dark or a light terminal, or none (NO_COLOR also selects mono)
     #[arg(long, value_enum, default_value_t = crate::tui::theme::Theme::Dark)]
     pub theme: crate::tui::theme::Theme,
+    /// Leave the mouse to the terminal (text selection) instead of wheel and click
+    #[arg(long)]
+    pub no_mouse: bool,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

@@ -7,13 +7,9 @@
 mod common;
 
 use std::fmt::Write;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
-use common::fixture::{pileup, t0};
-use pglocks::analysis::{Options, analyze};
-use pglocks::db::Privileges;
+use common::fixture::t0;
 use pglocks::tui::state::State;
 use pglocks::tui::theme::Theme;
 use pglocks::tui::update::{Msg, update};
@@ -23,32 +19,10 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier, Style};
 
-/// The pile-up, then two failed polls: the screen shows a stale analysis.
+/// The pile-up, then a failed poll: the screen shows a stale analysis.
 fn state(theme: Theme) -> State {
-    let mut s = State::new("app@db:5432/shop".into(), false, PathBuf::from("."), 60.0);
+    let mut s = common::tui_state::pileup_state();
     s.theme = theme;
-    update(
-        &mut s,
-        Msg::Connected {
-            target: "app@db:5432/shop".into(),
-            privileges: Privileges {
-                role: "oncall".into(),
-                is_superuser: false,
-                can_read_all_stats: true,
-                can_signal: true,
-            },
-            monitor_pid: 999,
-        },
-        t0(),
-    );
-    update(
-        &mut s,
-        Msg::Polled {
-            analysis: Box::new(analyze(pileup(), &Options::default())),
-            latency: Duration::from_millis(3),
-        },
-        t0(),
-    );
     update(&mut s, Msg::PollFailed("connection refused".into()), t0());
     s
 }

@@ -23,6 +23,7 @@ use crate::report::{self, Format};
 
 enum Input {
     Key(crossterm::event::KeyEvent),
+    Mouse(crossterm::event::MouseEvent),
     Resize,
 }
 
@@ -37,6 +38,7 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         analysis.long_xact.as_secs_f64(),
     );
     state.theme = tui.theme.with_env();
+    state.mouse = !tui.no_mouse;
     // Declared before the terminal guard, so it is closed after the terminal is restored.
     let recorder = crate::record::headless::open_for_tui(
         tui.record.as_deref(),
@@ -86,6 +88,12 @@ async fn event_loop(
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut guard = terminal::enter().context("preparing the terminal")?;
+    // Dropped before `guard`: mouse reporting is off before the screen is restored.
+    let _mouse = if state.mouse {
+        super::mouse::Capture::enable()
+    } else {
+        None
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let mut inputs = spawn_input(stop.clone());
     let mut clock = tokio::time::interval(tick);
@@ -196,6 +204,7 @@ fn poller_msg(ev: PollerEvent) -> Msg {
 fn input_msg(input: Input, dirty: &mut bool) -> Option<Msg> {
     match input {
         Input::Key(k) => Some(Msg::Key(k)),
+        Input::Mouse(m) => Some(Msg::Mouse(m)),
         Input::Resize => {
             *dirty = true;
             None
@@ -218,6 +227,7 @@ fn spawn_input(stop: Arc<AtomicBool>) -> mpsc::Receiver<Input> {
             let input = match event::read() {
                 Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Input::Key(k),
                 Ok(Event::Resize(_, _)) => Input::Resize,
+                Ok(Event::Mouse(m)) => Input::Mouse(m),
                 Ok(_) => continue,
                 Err(_) => return,
             };

@@ -14,6 +14,7 @@ use crate::model::ActionRecord;
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    Mouse(crossterm::event::MouseEvent),
     Connected {
         target: String,
         privileges: Privileges,
@@ -50,6 +51,7 @@ pub enum Effect {
 pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(state, key, now),
+        Msg::Mouse(ev) => super::mouse::on_mouse(state, ev),
         Msg::Connected {
             target,
             privileges,
@@ -356,7 +358,7 @@ fn tree_key(state: &mut State, key: KeyEvent, _now: DateTime<Utc>) -> Vec<Effect
     Vec::new()
 }
 
-fn move_selection(state: &mut State, delta: i32) {
+pub(super) fn move_selection(state: &mut State, delta: i32) {
     let lines = state.lines();
     if lines.is_empty() {
         return;

@@ -8,6 +8,7 @@
 
 pub mod fixture;
 pub mod roles;
+pub mod tui_state;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
