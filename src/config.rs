@@ -5,6 +5,7 @@
 mod apply;
 mod file;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use apply::{apply, resolve_server};
@@ -35,20 +36,52 @@ pub fn default_path() -> Option<PathBuf> {
     Some(base.join("pglocks").join("config.toml"))
 }
 
-/// `--config FILE` or `--config=FILE`, found before clap runs (clap's defaults depend on it).
-pub fn explicit_path(args: &[std::ffi::OsString]) -> Option<PathBuf> {
-    let mut it = args.iter().skip(1);
+/// `--config FILE` (or `--config=FILE`) taken out of the arguments before clap runs: clap's
+/// defaults depend on the file, and a top-level option would otherwise conflict with the
+/// subcommand that follows it.
+pub fn split_args(args: Vec<OsString>) -> (Option<PathBuf>, Vec<OsString>) {
+    let mut explicit = None;
+    let mut rest = Vec::with_capacity(args.len());
+    let mut it = args.into_iter();
+    let mut passthrough = false;
     while let Some(a) = it.next() {
+        if passthrough {
+            rest.push(a);
+            continue;
+        }
         let s = a.to_string_lossy();
         if s == "--" {
-            break;
-        }
-        if s == "--config" {
-            return it.next().map(PathBuf::from);
-        }
-        if let Some(p) = s.strip_prefix("--config=") {
-            return Some(PathBuf::from(p));
+            passthrough = true;
+            rest.push(a);
+        } else if s == "--config" {
+            match it.next() {
+                Some(p) => explicit = Some(PathBuf::from(p)),
+                // Left for clap to report as a missing value.
+                None => rest.push(a),
+            }
+        } else if let Some(p) = s.strip_prefix("--config=") {
+            explicit = Some(PathBuf::from(p));
+        } else {
+            rest.push(a);
         }
     }
-    None
+    (explicit, rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_flag_is_taken_out_anywhere_before_double_dash() {
+        let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        let (p, rest) = split_args(args(&["pglocks", "--config", "a.toml", "snapshot", "prod"]));
+        assert_eq!(p, Some(PathBuf::from("a.toml")));
+        assert_eq!(rest, args(&["pglocks", "snapshot", "prod"]));
+        let (p, rest) = split_args(args(&["pglocks", "snapshot", "--config=b.toml"]));
+        assert_eq!(p, Some(PathBuf::from("b.toml")));
+        assert_eq!(rest, args(&["pglocks", "snapshot"]));
+        let (p, _) = split_args(args(&["pglocks", "--", "--config", "c"]));
+        assert_eq!(p, None);
+    }
 }

@@ -5,11 +5,11 @@ use clap::{CommandFactory, FromArgMatches};
 use pglocks::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let (config_file, args) = pglocks::config::split_args(std::env::args_os().collect());
     let mut command = Cli::command();
     // `pglocks config` reports on the file itself, so a broken file must not stop it.
     if args.get(1).is_none_or(|a| a != "config") {
-        match pglocks::config::load(pglocks::config::explicit_path(&args).as_deref()) {
+        match pglocks::config::load(config_file.as_deref()) {
             Ok(Some((_, config))) => command = pglocks::config::apply(command, &config),
             Ok(None) => {}
             Err(e) => {
@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, config_file)) {
         Ok(()) => ExitCode::SUCCESS,
         // The preflight's report is out; 2 tells a deploy pipeline "not now".
         Err(e) if e.is::<pglocks::preflight::GateClosed>() => {
@@ -67,7 +67,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Snapshot(args)) => pglocks::headless::snapshot(&args).await,
         Some(Command::Demo(args)) => pglocks::demo::run(&args).await,
@@ -78,7 +78,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Doctor(args)) => pglocks::doctor::run(&args).await,
         Some(Command::Completions(args)) => pglocks::setup::completions(args.shell),
         Some(Command::Man) => pglocks::setup::man(),
-        Some(Command::Config(args)) => pglocks::setup::config(&args, cli.config.as_deref()),
+        Some(Command::Config(args)) => pglocks::setup::config(&args, config_file.as_deref()),
         None => pglocks::tui::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }
 }
