@@ -60,6 +60,20 @@ fn a_click_selects_the_row_under_it() {
 }
 
 #[test]
+fn no_mouse_ignores_clicks_and_the_wheel() {
+    let mut s = pileup_state();
+    s.mouse = false;
+    let y = draw_and_find(&s, 5002);
+    update(
+        &mut s,
+        mouse(MouseEventKind::Down(MouseButton::Left), y),
+        t0(),
+    );
+    update(&mut s, mouse(MouseEventKind::ScrollDown, y), t0());
+    assert_eq!(s.selected, Some(3020));
+}
+
+#[test]
 fn a_click_before_any_drawing_is_ignored() {
     let mut s = pileup_state();
     update(

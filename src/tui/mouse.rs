@@ -19,6 +19,11 @@ pub struct RowsOnScreen {
 }
 
 pub fn on_mouse(state: &mut State, ev: MouseEvent) -> Vec<Effect> {
+    // crossterm decodes a mouse report even when capture is off (a terminal may still send
+    // one); --no-mouse means none of them acts.
+    if !state.mouse {
+        return Vec::new();
+    }
     let delta = match ev.kind {
         MouseEventKind::ScrollDown => WHEEL,
         MouseEventKind::ScrollUp => -WHEEL,
