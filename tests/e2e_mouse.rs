@@ -106,8 +106,7 @@ fn click_selects_and_the_wheel_moves() {
     // Click the last row of the tree.
     let last = screen
         .lines()
-        .filter(|l| l.contains("queued"))
-        .last()
+        .rfind(|l| l.contains("queued"))
         .and_then(|l| l.split('└').nth(1))
         .map(|rest| {
             rest.chars()
