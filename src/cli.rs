@@ -6,6 +6,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::report::Format;
 
+pub mod setup;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pglocks",
@@ -26,6 +28,11 @@ pub struct Cli {
     /// Print help
     #[arg(long, action = ArgAction::Help, global = true)]
     pub help: Option<bool>,
+    /// The config file [default: $XDG_CONFIG_HOME/pglocks/config.toml, if it exists]
+    // Taken out of the arguments before clap runs (config::split_args); declared for --help,
+    // the man page and completions.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +52,14 @@ pub enum Command {
     /// Run a migration command under a circuit breaker: cancel its statement when it waits
     /// too long for a lock or too many sessions queue behind it, then retry.
     Guard(crate::guard::GuardArgs),
+    /// Check, before you need it, what pglocks can see and do with this role on this server.
+    Doctor(setup::DoctorArgs),
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions(setup::CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    Man,
+    /// Check the config file and say which one is used; --default prints a commented one.
+    Config(setup::ConfigArgs),
 }
 
 /// Exit 0: it can run now; 2: a statement would wait, or would scan or rewrite a large table
@@ -236,6 +251,12 @@ pub struct TuiArgs {
     /// Also append every poll and every action to this new JSON Lines file
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Colours for a dark or a light terminal, or none (NO_COLOR also selects mono)
+    #[arg(long, value_enum, default_value_t = crate::tui::theme::Theme::Dark)]
+    pub theme: crate::tui::theme::Theme,
+    /// Leave the mouse to the terminal (text selection) instead of wheel and click
+    #[arg(long)]
+    pub no_mouse: bool,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

@@ -2,6 +2,7 @@
 //! signalling. It is also the only code that knows column names.
 mod connect;
 pub mod conninfo;
+mod doctor;
 mod error;
 mod guard;
 mod poll;
@@ -11,6 +12,7 @@ pub mod tls;
 mod tool_rows;
 
 pub use connect::{Connection, Privileges, connect};
+pub use doctor::{DoctorFacts, TimeoutLevels};
 pub use error::DbError;
 pub use guard::{ClientBackend, GuardCancel};
 pub use poll::poll_statement;

@@ -16,11 +16,9 @@ pub fn conn_params(args: &ConnArgs) -> Result<ConnParams> {
         user: args.user.clone(),
         dbname: args.dbname.clone(),
     };
-    Ok(conninfo::resolve(
-        args.conn.as_deref(),
-        &overrides,
-        &ProcessEnv,
-    )?)
+    // A name from the config file's [servers] stands for its connection string.
+    let conn = crate::config::resolve_server(args.conn.as_deref());
+    Ok(conninfo::resolve(conn.as_deref(), &overrides, &ProcessEnv)?)
 }
 
 pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {

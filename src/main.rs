@@ -1,11 +1,27 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches};
 use pglocks::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let (config_file, args) = pglocks::config::split_args(std::env::args_os().collect());
+    let mut command = Cli::command();
+    // `pglocks config` reports on the file itself, so a broken file must not stop it.
+    if args.get(1).is_none_or(|a| a != "config") {
+        match pglocks::config::load(config_file.as_deref()) {
+            Ok(Some((_, config))) => command = pglocks::config::apply(command, &config),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("pglocks: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let parsed = command
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();
@@ -45,13 +61,15 @@ fn main() -> ExitCode {
     if let Some(Command::Guard(args)) = &cli.command {
         return runtime.block_on(pglocks::guard::main(args));
     }
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, config_file)) {
         Ok(()) => ExitCode::SUCCESS,
         // The preflight's report is out; 2 tells a deploy pipeline "not now".
         Err(e) if e.is::<pglocks::preflight::GateClosed>() => {
             eprintln!("pglocks: {e}");
             ExitCode::from(2)
         }
+        // The doctor's report is out; 2 says "works, but only in part".
+        Err(e) if e.is::<pglocks::doctor::Degraded>() => ExitCode::from(2),
         Err(e) => {
             let text = format!("{e:#}").replace('\n', " ");
             eprintln!("pglocks: {text}");
@@ -60,7 +78,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Snapshot(args)) => pglocks::headless::snapshot(&args).await,
         Some(Command::Demo(args)) => pglocks::demo::run(&args).await,
@@ -70,6 +88,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Preflight(args)) => pglocks::preflight::run(&args).await,
         // Run by main() itself, which passes its exit code on.
         Some(Command::Guard(_)) => Ok(()),
+        Some(Command::Doctor(args)) => pglocks::doctor::run(&args).await,
+        Some(Command::Completions(args)) => pglocks::setup::completions(args.shell),
+        Some(Command::Man) => pglocks::setup::man(),
+        Some(Command::Config(args)) => pglocks::setup::config(&args, config_file.as_deref()),
         None => pglocks::tui::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }
 }

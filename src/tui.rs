@@ -2,11 +2,13 @@
 //! out), `view` (a pure draw), `terminal` (restore on every path) and `app` (the loop).
 pub mod app;
 mod groups;
+pub mod mouse;
 pub mod replay;
 pub mod ring;
 pub mod state;
 mod table;
 pub mod terminal;
+pub mod theme;
 pub mod update;
 pub mod view;
 

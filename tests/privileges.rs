@@ -11,6 +11,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use common::roles::{Grant, PASSWORD};
 use common::{TestDb, codes, edge, root_pids};
 use pglocks::analysis::{Analysis, Options, analyze};
 use pglocks::db::conninfo::{self, Overrides, ProcessEnv};
@@ -19,48 +20,7 @@ use pglocks::graph::EdgeKind;
 use pglocks::stage::{MigrationPileup, Stage, migration_pileup};
 use tokio_postgres::{Client, NoTls};
 
-const PASSWORD: &str = "pglocks-test";
 const QUEUED: usize = 4;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Grant {
-    Nothing,
-    Monitor,
-    MonitorAndSignal,
-    Superuser,
-    /// pg_signal_backend without pg_read_all_stats: may signal, but cannot re-check pids.
-    SignalOnly,
-}
-
-impl Grant {
-    fn suffix(self) -> &'static str {
-        match self {
-            Grant::Nothing => "plain",
-            Grant::Monitor => "monitor",
-            Grant::MonitorAndSignal => "signal",
-            Grant::Superuser => "super",
-            Grant::SignalOnly => "sigonly",
-        }
-    }
-
-    fn create(self, role: &str) -> String {
-        let how = match self {
-            Grant::Nothing => "",
-            Grant::Monitor => " IN ROLE pg_monitor",
-            Grant::MonitorAndSignal => " IN ROLE pg_monitor, pg_signal_backend",
-            Grant::Superuser => " SUPERUSER",
-            Grant::SignalOnly => " IN ROLE pg_signal_backend",
-        };
-        format!("CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'{how};")
-    }
-
-    fn sees_all(self) -> bool {
-        matches!(
-            self,
-            Grant::Monitor | Grant::MonitorAndSignal | Grant::Superuser
-        )
-    }
-}
 
 /// A pile-up whose sessions all run as `app`, plus one idle superuser session.
 struct Scene {

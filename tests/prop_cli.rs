@@ -81,6 +81,7 @@ fn check_bounds(cli: &Cli) {
         }
         Some(Sub::Preflight(_)) => {}
         Some(Sub::Guard(g)) => interval(g.interval),
+        Some(Sub::Doctor(_) | Sub::Completions(_) | Sub::Man | Sub::Config(_)) => {}
     }
 }
 
@@ -137,7 +138,12 @@ fn every_command_takes_redact() {
     let cli = Cli::command();
     let has = |c: &clap::Command| c.get_arguments().any(|a| a.get_long() == Some("redact"));
     assert!(has(&cli), "the live view");
-    for sub in cli.get_subcommands() {
+    // These print what pglocks itself is made of, never anything read from a server.
+    let local = ["completions", "man", "config"];
+    for sub in cli
+        .get_subcommands()
+        .filter(|s| !local.contains(&s.get_name()))
+    {
         assert!(has(sub), "pglocks {} has no --redact", sub.get_name());
     }
 }

@@ -23,6 +23,7 @@ use crate::report::{self, Format};
 
 enum Input {
     Key(crossterm::event::KeyEvent),
+    Mouse(crossterm::event::MouseEvent),
     Resize,
 }
 
@@ -36,7 +37,8 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         tui.snapshot_dir.clone(),
         analysis.long_xact.as_secs_f64(),
     );
-    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    state.theme = tui.theme.with_env();
+    state.mouse = !tui.no_mouse;
     // Declared before the terminal guard, so it is closed after the terminal is restored.
     let recorder = crate::record::headless::open_for_tui(
         tui.record.as_deref(),
@@ -62,7 +64,7 @@ pub async fn run_replay(replay: super::replay::Replay, long_xact_s: f64) -> Resu
         bail!("the replay view needs a terminal; for scripts use `pglocks replay FILE --at TIME`");
     }
     let mut state = State::new(replay.source.clone(), true, PathBuf::from("."), long_xact_s);
-    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    state.theme = super::theme::Theme::default().with_env();
     state.replay = Some(replay);
     super::update::show_replay_frame(&mut state);
     // Playback needs a finer clock than the live view's data-age second.
@@ -89,6 +91,12 @@ async fn event_loop(
     // default action would end the process with the terminal raw and the screen switched.
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut guard = terminal::enter().context("preparing the terminal")?;
+    // Dropped before `guard`: mouse reporting is off before the screen is restored.
+    let _mouse = if state.mouse {
+        super::mouse::Capture::enable()
+    } else {
+        None
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let mut inputs = spawn_input(stop.clone());
     let mut clock = tokio::time::interval(tick);
@@ -173,6 +181,7 @@ async fn event_loop(
 fn input_msg(input: Input, dirty: &mut bool) -> Option<Msg> {
     match input {
         Input::Key(k) => Some(Msg::Key(k)),
+        Input::Mouse(m) => Some(Msg::Mouse(m)),
         Input::Resize => {
             *dirty = true;
             None
@@ -195,6 +204,7 @@ fn spawn_input(stop: Arc<AtomicBool>) -> mpsc::Receiver<Input> {
             let input = match event::read() {
                 Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Input::Key(k),
                 Ok(Event::Resize(_, _)) => Input::Resize,
+                Ok(Event::Mouse(m)) => Input::Mouse(m),
                 Ok(_) => continue,
                 Err(_) => return,
             };

@@ -65,6 +65,11 @@ pub struct State {
     pub snapshot_dir: PathBuf,
     pub long_xact_s: f64,
     pub no_color: bool,
+    pub theme: super::theme::Theme,
+    /// Mouse reporting on (off with --no-mouse).
+    pub mouse: bool,
+    /// Written by the view, read by a click: where the tree's rows are on screen.
+    pub rows_on_screen: std::cell::Cell<Option<super::mouse::RowsOnScreen>>,
     /// Set when the screen replays a recording instead of watching a server.
     pub replay: Option<super::replay::Replay>,
     /// The last minutes of changes, for the timeline the snapshot key writes.
@@ -149,6 +154,9 @@ impl State {
             snapshot_dir,
             long_xact_s,
             no_color: false,
+            theme: super::theme::Theme::Dark,
+            mouse: true,
+            rows_on_screen: std::cell::Cell::new(None),
             replay: None,
             ring: super::ring::Ring::default(),
             recording: None,

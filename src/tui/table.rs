@@ -432,6 +432,7 @@ pub(super) fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
         return;
     };
     let lines = state.lines();
+    state.rows_on_screen.set(None);
     let title = if state.show_others {
         " wait tree + other sessions (o hides) "
     } else {
@@ -466,6 +467,11 @@ pub(super) fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
         .take(height)
         .map(|l| cells(state, a, l))
         .collect();
+    state.rows_on_screen.set(Some(super::mouse::RowsOnScreen {
+        top: area.y + 2,
+        first,
+        count: visible.len(),
+    }));
     let fit = fit(&visible, usize::from(area.width));
     let mut names: Vec<&str> = fit.cols.iter().map(|c| c.name()).collect();
     names.push("statement");

@@ -15,6 +15,7 @@ use crate::words;
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    Mouse(crossterm::event::MouseEvent),
     /// What the poller reports, as it reported it.
     Poller(PollerEvent),
     SnapshotWritten(Result<Vec<String>, String>),
@@ -37,6 +38,7 @@ pub enum Effect {
 pub fn update(state: &mut State, msg: Msg, now: DateTime<Utc>) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(state, key, now),
+        Msg::Mouse(ev) => super::mouse::on_mouse(state, ev),
         Msg::Poller(PollerEvent::Connected {
             target,
             privileges,
@@ -343,7 +345,7 @@ fn tree_key(state: &mut State, key: KeyEvent, _now: DateTime<Utc>) -> Vec<Effect
     Vec::new()
 }
 
-fn move_selection(state: &mut State, delta: i32) {
+pub(super) fn move_selection(state: &mut State, delta: i32) {
     let lines = state.lines();
     if lines.is_empty() {
         return;

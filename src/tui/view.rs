@@ -64,11 +64,12 @@ fn header_height(state: &State, width: u16, height: u16) -> u16 {
 }
 
 pub(super) fn palette(state: &State, color: Color) -> Style {
-    if state.no_color {
-        Style::default()
+    let theme = if state.no_color {
+        super::theme::Theme::Mono
     } else {
-        Style::default().fg(color)
-    }
+        state.theme
+    };
+    theme.style(color)
 }
 
 /// The status at the end of the facts line: the only text on screen that the clock alone

@@ -8,6 +8,8 @@
 
 pub mod bin;
 pub mod fixture;
+pub mod roles;
+pub mod tui_state;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -1,0 +1,105 @@
+//! Shell completions and the man page, generated from the clap definitions so they never
+//! drift from the flags.
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+
+pub fn completions(shell: clap_complete::Shell) -> Result<()> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "pglocks", &mut out);
+    write_stdout(&out)
+}
+
+pub fn man() -> Result<()> {
+    write_stdout(&man_page()?)
+}
+
+/// pglocks(1), one page with every subcommand's options in it: the page people reach for
+/// on a jump host is the one `man pglocks` opens.
+pub fn man_page() -> Result<Vec<u8>> {
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render(&mut out).context("cannot render the man page")?;
+    for sub in cmd.get_subcommands() {
+        write_subcommand(&mut out, sub)?;
+    }
+    Ok(out)
+}
+
+/// A section per subcommand (clap_mangen's own sections would repeat SYNOPSIS and OPTIONS
+/// headings for each one).
+fn write_subcommand(out: &mut Vec<u8>, sub: &clap::Command) -> Result<()> {
+    writeln!(out, ".SH \"PGLOCKS {}\"", sub.get_name().to_uppercase())?;
+    if let Some(about) = sub.get_long_about().or(sub.get_about()) {
+        writeln!(out, "{}", roff_text(&about.to_string()))?;
+    }
+    for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+        let mut names = Vec::new();
+        if let Some(s) = arg.get_short() {
+            names.push(format!("\\fB\\-{s}\\fR"));
+        }
+        if let Some(l) = arg.get_long() {
+            names.push(format!("\\fB\\-\\-{}\\fR", roff_text(l)));
+        }
+        if names.is_empty() {
+            names.push(format!("\\fI{}\\fR", arg.get_id()));
+        }
+        writeln!(out, ".TP\n{}", names.join(", "))?;
+        if let Some(help) = arg.get_long_help().or(arg.get_help()) {
+            writeln!(out, "{}", roff_text(&help.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Text safe inside a roff paragraph: backslashes and hyphens escaped, no line starting
+/// with a control character.
+fn roff_text(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            let l = l.replace('\\', "\\e").replace('-', "\\-");
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}")
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `pglocks config`: which file is in effect and whether it is valid; with --default, a
+/// commented file to start from.
+pub fn config(
+    args: &crate::cli::setup::ConfigArgs,
+    explicit: Option<&std::path::Path>,
+) -> Result<()> {
+    if args.default {
+        return write_stdout(crate::config::DEFAULT_FILE.as_bytes());
+    }
+    match crate::config::load(explicit)? {
+        Some((path, _)) => println!("{}: ok", path.display()),
+        None => match crate::config::default_path() {
+            Some(p) => println!(
+                "no config file ({} does not exist; `pglocks config --default > {}` writes one)",
+                p.display(),
+                p.display()
+            ),
+            None => println!("no config file (neither XDG_CONFIG_HOME nor HOME is set)"),
+        },
+    }
+    Ok(())
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        // `pglocks man | head` closes the pipe early; that is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}

@@ -1,0 +1,133 @@
+//! The config file through the binary: a named server connects, the file's defaults reach
+//! the command, a flag beats them, and a bad file is one line naming file, line and key.
+//! (Precedence and every error kind are unit tests in src/config/.)
+// The whole file is test code, helpers included (clippy.toml only exempts #[test] fns).
+#![allow(clippy::unwrap_used)]
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::TestDb;
+use serde_json::Value;
+
+fn pglocks(config: &Path, args: &[&str], password: Option<&str>) -> (Option<i32>, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pglocks"));
+    cmd.arg("--config").arg(config).args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") || k == "XDG_CONFIG_HOME" {
+            cmd.env_remove(k);
+        }
+    }
+    if let Some(pw) = password {
+        cmd.env("PGPASSWORD", pw);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The config file may not hold a password: an external test server's goes to PGPASSWORD.
+fn without_password(dsn: &str) -> (String, Option<String>) {
+    let Some(start) = dsn.find(" password='") else {
+        return (dsn.to_string(), None);
+    };
+    let value_start = start + " password='".len();
+    let rest = &dsn[value_start..];
+    let mut end = 0;
+    let mut escaped = false;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '\'' if !escaped => {
+                end = i;
+                break;
+            }
+            _ => escaped = false,
+        }
+    }
+    let password = rest[..end].replace("\\'", "'");
+    let conn = format!("{}{}", &dsn[..start], &rest[end + 1..]);
+    (conn, Some(password))
+}
+
+#[tokio::test]
+async fn a_named_server_and_the_files_defaults_reach_snapshot() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    let (conn, password) = without_password(&db.dsn());
+    std::fs::write(
+        &file,
+        format!(
+            "[defaults]\nlong_xact = \"7s\"\nmigration_app = \"deployer\"\n\n[servers.test]\nconn = \"{conn}\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = pglocks(
+        &file,
+        &["snapshot", "test", "--format", "json"],
+        password.as_deref(),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["server"]["version_num"].as_i64().map(|v| v >= 130_000),
+        Some(true),
+        "{json:#}"
+    );
+    // `pglocks --help` shows the file's values as the defaults.
+    let (_, help, _) = pglocks(&file, &["snapshot", "--help"], None);
+    assert!(help.contains("[default: 7s]"), "{help}");
+    assert!(help.contains("[default: deployer]"), "{help}");
+}
+
+#[test]
+fn a_bad_file_is_one_line_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "[defaults]\ninterval = \"2s\"\nlong_xcat = \"5m\"\n").unwrap();
+    let (code, out, err) = pglocks(&file, &["snapshot"], None);
+    assert_eq!(code, Some(1));
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "pglocks: {}:3: long_xcat: unknown field",
+            file.display()
+        )),
+        "{err}"
+    );
+    std::fs::write(
+        &file,
+        "[servers.prod]\nconn = \"host=db1 password=hunter2\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = pglocks(&file, &["snapshot", "prod"], None);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(":2: servers.prod.conn: holds a password"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"));
+    // `pglocks config` reports on the broken file instead of refusing to start.
+    let (code, _, err) = pglocks(&file, &["config"], None);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("holds a password"), "{err}");
+    let (code, out, _) = pglocks(&file, &["config", "--default"], None);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("[defaults]"));
+}
+
+#[test]
+fn a_missing_explicit_file_is_an_error() {
+    let (code, _, err) = pglocks(Path::new("/nonexistent/pglocks.toml"), &["snapshot"], None);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with("pglocks: cannot read the config file /nonexistent/pglocks.toml"),
+        "{err}"
+    );
+}
