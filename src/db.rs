@@ -6,6 +6,7 @@ mod error;
 mod poll;
 mod preflight;
 mod signal;
+mod standby;
 pub mod tls;
 mod tool_rows;
 

@@ -528,6 +528,7 @@ mod tests {
                 query_size: None,
             },
             sessions,
+            replication: None,
         }
     }
 

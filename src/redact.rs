@@ -173,6 +173,7 @@ mod tests {
                     ..Default::default()
                 },
             ],
+            replication: None,
         };
         let out = snapshot(snap);
         assert_eq!(
