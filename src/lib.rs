@@ -9,6 +9,7 @@ pub mod db;
 pub mod ddl;
 pub mod demo;
 pub mod diagnose;
+pub mod fleet;
 pub mod graph;
 pub mod headless;
 pub mod humanize;

@@ -5,6 +5,7 @@ mod groups;
 pub mod replay;
 pub mod ring;
 pub mod state;
+pub mod strip;
 mod table;
 pub mod terminal;
 pub mod update;

@@ -170,6 +170,52 @@ async fn replay_waits_on_a_standby_query_then_a_replayed_lock_queues_standby_rea
         a.graph.edges
     );
 
+    // One snapshot of both servers (and a third that is down): a document per server,
+    // each naming its server; the down one has its error, and the exit status says so.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pglocks"));
+    cmd.arg("snapshot")
+        .arg(primary_cluster.dsn("postgres"))
+        .args([
+            "--server",
+            &format!("replica={}", standby_cluster.dsn("postgres")),
+        ])
+        .args([
+            "--server",
+            &format!("gone=host=127.0.0.1 port={dead} user=postgres connect_timeout=2"),
+        ])
+        .args(["--format", "json"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("thread")
+        .expect("run pglocks snapshot");
+    assert!(!out.status.success(), "one server was down");
+    let docs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON array");
+    let docs = docs.as_array().expect("array");
+    assert_eq!(docs.len(), 3, "{docs:?}");
+    assert_eq!(docs[0]["replication"]["in_recovery"], false);
+    assert_eq!(docs[1]["server_name"], "replica");
+    assert_eq!(docs[1]["replication"]["in_recovery"], true);
+    assert!(
+        docs[1]["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["code"] == "replay_blocked_by_query"),
+        "{}",
+        docs[1]
+    );
+    assert_eq!(docs[2]["server_name"], "gone");
+    assert!(docs[2]["error"].is_string(), "{}", docs[2]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("could not read gone"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // The lag grows while the primary keeps writing.
     let behind = |a: &Analysis| {
         a.snapshot
