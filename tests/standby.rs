@@ -15,7 +15,7 @@ const NO_SERVER: &str = "these tests need PostgreSQL server binaries with pg_bas
 /// A primary and a hot standby streaming from it; `standby_settings` are the standby's.
 async fn pair(standby_settings: &'static [&'static str]) -> (Cluster, Cluster) {
     tokio::task::spawn_blocking(move || {
-        let primary = Cluster::start(&[]).unwrap_or_else(|e| panic!("{e:#}\n{NO_SERVER}"));
+        let mut primary = Cluster::start(&[]).unwrap_or_else(|e| panic!("{e:#}\n{NO_SERVER}"));
         let standby = primary
             .standby(standby_settings)
             .unwrap_or_else(|e| panic!("{e:#}\n{NO_SERVER}"));
