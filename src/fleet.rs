@@ -64,6 +64,35 @@ impl ServerSpec {
     }
 }
 
+/// CONN and every `--server`, each with a name: its own (NAME=CONN, the first CONN too)
+/// or where it points (host:port/db, never a password). Only the connection strings the
+/// user gave are used; nothing is discovered or guessed.
+pub fn resolve_servers(
+    conn: &crate::cli::ConnArgs,
+) -> anyhow::Result<Vec<(String, crate::db::conninfo::ConnParams)>> {
+    use crate::db::conninfo::{Overrides, ProcessEnv, resolve};
+    use anyhow::Context;
+    let first = conn.conn.as_deref().map(ServerSpec::parse);
+    let first_args = crate::cli::ConnArgs {
+        servers: Vec::new(),
+        conn: first.as_ref().map(|s| s.conninfo.clone()),
+        ..conn.clone()
+    };
+    let params = crate::headless::conn_params(&first_args)?;
+    let name = first
+        .and_then(|s| s.name)
+        .unwrap_or_else(|| params.describe());
+    let mut out = vec![(name, params)];
+    for (i, arg) in conn.servers.iter().enumerate() {
+        let spec = ServerSpec::parse(arg);
+        let label = spec.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
+        let params = resolve(Some(&spec.conninfo), &Overrides::default(), &ProcessEnv)
+            .with_context(|| format!("--server {label}"))?;
+        out.push((spec.name.unwrap_or_else(|| params.describe()), params));
+    }
+    Ok(out)
+}
+
 /// What the strip shows of one server, from its poller's latest events.
 #[derive(Debug)]
 pub struct ServerStatus {
@@ -142,16 +171,30 @@ impl ServerStatus {
 
 /// The standbys that the named servers' pg_stat_replication lists but the user did not
 /// name: shown as "not connected". Never connected to: their credentials are not ours
-/// to guess. A link counts as named when its application_name is a server's name.
+/// to guess. A link whose application_name is a server's name is that server; of the
+/// rest, as many as there are named standbys not matched so are taken to be those (a
+/// walsender does not say which standby it feeds; set application_name in the standby's
+/// primary_conninfo to its --server name to match exactly).
 pub fn not_connected(servers: &[ServerStatus]) -> Vec<&ReplicaLink> {
-    servers
+    let named = |link: &ReplicaLink| {
+        servers
+            .iter()
+            .any(|s| link.application_name.as_deref() == Some(s.name.as_str()))
+    };
+    let links: Vec<&ReplicaLink> = servers.iter().flat_map(|s| s.downstream()).collect();
+    let matched: Vec<&str> = links
         .iter()
-        .flat_map(|s| s.downstream())
-        .filter(|link| {
-            !servers
-                .iter()
-                .any(|s| link.application_name.as_deref() == Some(s.name.as_str()))
-        })
+        .filter(|l| named(l))
+        .filter_map(|l| l.application_name.as_deref())
+        .collect();
+    let standbys_unmatched = servers
+        .iter()
+        .filter(|s| s.role() == Some("standby") && !matched.contains(&s.name.as_str()))
+        .count();
+    links
+        .into_iter()
+        .filter(|l| !named(l))
+        .skip(standbys_unmatched)
         .collect()
 }
 
@@ -203,6 +246,7 @@ impl Fleet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Replication, ServerInfo, Snapshot};
 
     #[test]
     fn a_name_is_only_taken_when_it_is_not_a_connection_keyword() {
@@ -220,6 +264,54 @@ mod tests {
             "postgres://u@h/db"
         );
         assert_eq!(ServerSpec::parse("dbname=x").name, None);
+    }
+
+    fn server(name: &str, replication: Replication) -> ServerStatus {
+        let snapshot = Snapshot {
+            taken_at: chrono::Utc::now(),
+            server: ServerInfo {
+                version: "15".into(),
+                version_num: 150000,
+                max_connections: 100,
+                query_size: None,
+            },
+            sessions: Vec::new(),
+            replication: Some(replication),
+        };
+        let mut s = ServerStatus::new(name.into());
+        s.analysis = Some(Box::new(crate::analysis::analyze(
+            snapshot,
+            &crate::analysis::Options::default(),
+        )));
+        s
+    }
+
+    #[test]
+    fn standbys_the_user_did_not_name_are_offered_as_not_connected() {
+        let link = |app: &str| ReplicaLink {
+            application_name: Some(app.into()),
+            client_addr: Some("10.0.0.9".into()),
+            ..Default::default()
+        };
+        let primary = Replication {
+            in_recovery: false,
+            standby: None,
+            downstream: vec![link("walreceiver"), link("walreceiver"), link("eu")],
+        };
+        let standby = Replication {
+            in_recovery: true,
+            ..Default::default()
+        };
+        let servers = [
+            server("main", primary.clone()),
+            server("replica", standby.clone()),
+            server("eu", standby),
+        ];
+        // "eu" matches by name, "replica" takes one of the two walreceivers.
+        let left = not_connected(&servers);
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert_eq!(left[0].application_name.as_deref(), Some("walreceiver"));
+        assert_eq!(not_connected(&[server("main", primary)]).len(), 3);
     }
 
     #[test]

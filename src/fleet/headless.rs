@@ -5,12 +5,11 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use super::ServerSpec;
 use crate::analysis::{Analysis, analyze};
 use crate::cli::SnapshotArgs;
-use crate::db::conninfo::{self, ConnParams, Overrides, ProcessEnv};
+use crate::db::conninfo::{ConnParams, ProcessEnv};
 use crate::report::{Format, json, markdown};
 
 /// Connecting (with its own timeouts) and one poll: past this a server is reported as
@@ -26,40 +25,17 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     if let Some(path) = &args.output {
         crate::output::check_new(path)?;
     }
-    let first = crate::cli::ConnArgs {
-        servers: Vec::new(),
-        ..args.conn.clone()
-    };
-    let mut targets: Vec<(Option<String>, ConnParams)> =
-        vec![(None, crate::headless::conn_params(&first)?)];
-    for (i, arg) in args.conn.servers.iter().enumerate() {
-        let spec = ServerSpec::parse(arg);
-        let label = spec.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
-        let params = conninfo::resolve(Some(&spec.conninfo), &Overrides::default(), &ProcessEnv)
-            .with_context(|| format!("--server {label}"))?;
-        targets.push((spec.name, params));
-    }
-    let reads = futures_util::future::join_all(targets.into_iter().enumerate().map(
-        |(i, (name, params))| async move {
-            let fallback = name.clone().unwrap_or_else(|| format!("server {}", i + 1));
+    let targets = super::resolve_servers(&args.conn)?;
+    let reads =
+        futures_util::future::join_all(targets.into_iter().map(|(name, params)| async move {
             let read = tokio::time::timeout(SERVER_DEADLINE, read_one(&params, args)).await;
-            match read {
-                Ok(Ok((target, analysis))) => Read {
-                    name: name.unwrap_or(target),
-                    outcome: Ok(analysis),
-                },
-                Ok(Err(e)) => Read {
-                    name: fallback,
-                    outcome: Err(format!("{e:#}")),
-                },
-                Err(_) => Read {
-                    name: fallback,
-                    outcome: Err(format!("no answer within {}s", SERVER_DEADLINE.as_secs())),
-                },
-            }
-        },
-    ))
-    .await;
+            let outcome = match read {
+                Ok(r) => r.map_err(|e| format!("{e:#}")),
+                Err(_) => Err(format!("no answer within {}s", SERVER_DEADLINE.as_secs())),
+            };
+            Read { name, outcome }
+        }))
+        .await;
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Markdown
     } else {
@@ -81,16 +57,13 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     Ok(())
 }
 
-async fn read_one(params: &ConnParams, args: &SnapshotArgs) -> Result<(String, Analysis)> {
+async fn read_one(params: &ConnParams, args: &SnapshotArgs) -> Result<Analysis> {
     let conn = crate::db::connect(params, &ProcessEnv).await?;
     let mut snapshot = conn.poll(args.analysis.database.as_deref()).await?;
     if args.analysis.redact {
         snapshot = crate::redact::snapshot(snapshot);
     }
-    Ok((
-        conn.target.clone(),
-        analyze(snapshot, &args.analysis.options()),
-    ))
+    Ok(analyze(snapshot, &args.analysis.options()))
 }
 
 fn render(format: Format, reads: &[Read]) -> Result<String> {
