@@ -155,8 +155,9 @@ fn queued_behind_replay(a: &Analysis, out: &mut Vec<Finding>) {
             Severity::Critical,
             pids,
             format!(
-                "{} on this standby queue behind the replayed AccessExclusiveLock on {target} (startup process pid {}), the longest for {}",
+                "{} on this standby {} behind the replayed AccessExclusiveLock on {target} (startup process pid {}), the longest for {}",
                 plural(queued.len(), "session", "sessions"),
+                if queued.len() == 1 { "waits" } else { "wait" },
                 startup.pid,
                 opt_age(longest)
             ),
