@@ -2,6 +2,8 @@
 //! primary): replay waiting on a standby query, standby readers queued behind a replayed
 //! lock, and hot_standby_feedback seen from the primary. These always make their own pair
 //! of servers, with PGLOCKS_TEST_DSN set or not: an outside server has no standby to test.
+mod common;
+
 use std::time::{Duration, Instant};
 
 use pglocks::analysis::{Analysis, Options, analyze};
@@ -54,7 +56,8 @@ async fn analysis(m: &Connection) -> Analysis {
 
 /// Polls until `check` holds, or fails with the last analysis.
 async fn until(m: &Connection, what: &str, check: impl Fn(&Analysis) -> bool) -> Analysis {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    // Generous: on a loaded two-core machine WAL shipping and replay can lag seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let a = analysis(m).await;
         if check(&a) {
@@ -62,7 +65,7 @@ async fn until(m: &Connection, what: &str, check: impl Fn(&Analysis) -> bool) ->
         }
         if Instant::now() > deadline {
             panic!(
-                "{what}: not seen within 15 s; replication {:#?}\nfindings {:#?}",
+                "{what}: not seen within 30 s; replication {:#?}\nfindings {:#?}",
                 a.snapshot.replication, a.findings
             );
         }
@@ -372,4 +375,67 @@ async fn hot_standby_feedback_holding_xmin_is_reported_on_the_primary() {
         found(a, "standby_feedback_holds_xmin").is_none()
     })
     .await;
+}
+
+/// The live view over both servers in a real terminal: the strip names them with their
+/// roles and says that replay waits, `2` shows the standby's tree, Tab goes back.
+#[tokio::test]
+async fn the_strip_shows_both_servers_and_number_keys_switch_the_tree() {
+    let (primary_cluster, standby_cluster) = pair(&["max_standby_streaming_delay=5min"]).await;
+    let primary = client(&primary_cluster).await;
+    let standby = client(&standby_cluster).await;
+    primary
+        .batch_execute("CREATE TABLE t AS SELECT 1 AS id")
+        .await
+        .expect("table");
+    caught_up(&primary, &standby).await;
+    let reader = client(&standby_cluster).await;
+    let reader_pid = pid(&reader).await;
+    reader
+        .batch_execute("SET application_name = 'reports'; BEGIN; SELECT count(*) FROM t;")
+        .await
+        .expect("standby reader");
+    primary
+        .batch_execute("ALTER TABLE t ADD COLUMN x int")
+        .await
+        .expect("alter");
+
+    let cmd = format!(
+        "{} 'main={}' --server 'replica={}' --interval 300ms",
+        env!("CARGO_BIN_EXE_pglocks"),
+        primary_cluster.dsn("postgres"),
+        standby_cluster.dsn("postgres")
+    );
+    let tmux = common::tmux::Tmux::start(&cmd, 160, 20);
+    let wait = Duration::from_secs(15);
+    tmux.wait_for(
+        "the strip with both servers and replay waiting",
+        |s| {
+            s.contains("1 main primary")
+                && s.contains("2 replica standby")
+                && s.contains("REPLAY WAITS")
+        },
+        wait,
+    )
+    .await;
+    tmux.keys("2");
+    let standby_port = format!("127.0.0.1:{}", standby_cluster.port);
+    let screen = tmux
+        .wait_for(
+            "the standby's tree",
+            |s| s.contains(&standby_port) && s.contains(&reader_pid.to_string()),
+            wait,
+        )
+        .await;
+    assert!(screen.contains("reports"), "{screen}");
+    assert!(screen.contains("wants AccessExclusive"), "{screen}");
+    tmux.keys("Tab");
+    let primary_port = format!("127.0.0.1:{}", primary_cluster.port);
+    tmux.wait_for(
+        "the primary's screen again",
+        |s| s.contains(&primary_port),
+        wait,
+    )
+    .await;
+    tmux.keys("q");
 }

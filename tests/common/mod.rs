@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod tmux;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
