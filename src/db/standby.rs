@@ -5,7 +5,7 @@ use tokio_postgres::{Client, Statement};
 
 use super::DbError;
 use super::connect::{bounded, column};
-use crate::model::{ReplayWait, ReplicaLink, Replication, Session, StandbyStatus, Text};
+use crate::model::{Lock, ReplayWait, ReplicaLink, Replication, Session, StandbyStatus, Text};
 
 pub(super) struct Statements {
     replication: Statement,
@@ -79,15 +79,77 @@ fn text(row: &tokio_postgres::Row, name: &str) -> Result<Option<Text>, DbError> 
 /// pg_blocking_pids() is empty for the startup process: the holders found in pg_locks
 /// stand in, so that the tree shows replay waiting on the standby queries, and the
 /// queries queued behind the replayed lock (whose pg_blocking_pids does name the startup
-/// process) hang below it.
-pub(super) fn attach_replay_wait(sessions: &mut [Session], replication: &Replication) {
+/// process) hang below it. poll.sql and standby.sql are two statements: when replay
+/// began to wait between them, the poll has no row for the startup process, and one is
+/// made from what standby.sql saw.
+pub(super) fn attach_replay_wait(sessions: &mut Vec<Session>, replication: &Replication) {
     let Some(wait) = replication.replay_wait() else {
         return;
     };
-    if let Some(s) = sessions
-        .iter_mut()
-        .find(|s| s.pid == wait.pid && s.blocked_by.is_empty())
-    {
-        s.blocked_by = wait.holders.clone();
+    match sessions.iter_mut().find(|s| s.pid == wait.pid) {
+        Some(s) if s.blocked_by.is_empty() => s.blocked_by = wait.holders.clone(),
+        Some(_) => {}
+        None => sessions.push(Session {
+            pid: wait.pid,
+            backend_type: Some("startup".into()),
+            wait_event_type: Some("Lock".into()),
+            wait_event: Some("relation".into()),
+            blocked_by: wait.holders.clone(),
+            locks: vec![Lock {
+                locktype: "relation".into(),
+                mode: wait.mode.clone(),
+                granted: false,
+                relation: wait.relation,
+                relation_name: wait.relation_name.clone(),
+                waitstart: wait.waitstart,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiting_replay() -> Replication {
+        Replication {
+            in_recovery: true,
+            standby: Some(StandbyStatus {
+                replay_wait: Some(ReplayWait {
+                    pid: 40,
+                    mode: "AccessExclusiveLock".into(),
+                    relation: Some(16384),
+                    relation_name: Some("public.t".into()),
+                    waitstart: None,
+                    holders: vec![7],
+                }),
+                ..Default::default()
+            }),
+            downstream: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_holders_become_the_startup_process_blockers() {
+        let mut sessions = vec![Session {
+            pid: 40,
+            backend_type: Some("startup".into()),
+            ..Default::default()
+        }];
+        attach_replay_wait(&mut sessions, &waiting_replay());
+        assert_eq!(sessions[0].blocked_by, vec![7]);
+    }
+
+    #[test]
+    fn a_startup_process_the_poll_missed_is_added_from_standby_sql() {
+        let mut sessions = Vec::new();
+        attach_replay_wait(&mut sessions, &waiting_replay());
+        assert_eq!(sessions.len(), 1);
+        assert!(sessions[0].is_startup_process());
+        assert_eq!(sessions[0].blocked_by, vec![7]);
+        let lock = sessions[0].awaited_lock().expect("its awaited lock");
+        assert_eq!(lock.relation_name.as_deref(), Some("public.t"));
     }
 }
