@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-suites=${PGLOCKS_MATRIX_SUITES:-"scenarios cli versions privileges causes doctor"}
+suites=${PGLOCKS_MATRIX_SUITES:-"scenarios cli versions privileges causes doctor standby"}
 logs=${PGLOCKS_MATRIX_LOGS:-target/matrix}
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(13 14 15 16 17 18)

@@ -208,6 +208,10 @@ pub struct ConnArgs {
     /// Database to connect to [env: PGDATABASE]
     #[arg(short = 'd', long = "dbname")]
     pub dbname: Option<String>,
+    /// Another server in the same snapshot: [NAME=]CONN (repeatable). Its password comes
+    /// from CONN, PGPASSWORD or .pgpass; pglocks never guesses credentials
+    #[arg(long = "server", value_name = "[NAME=]CONN")]
+    pub servers: Vec<String>,
 }
 
 #[derive(Debug, Args, Default, Clone)]

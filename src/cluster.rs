@@ -6,6 +6,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+mod standby;
+
 /// The role that tests use to check password authentication (scram over TCP).
 pub const PASSWORD_ROLE: &str = "pglocks_pw";
 
@@ -161,7 +163,7 @@ impl Cluster {
         // Scram needs a scram-stored password: the server stores them so (see pg_ctl_start)
         // even on 13, whose default password_encryption is md5.
         let hba = format!(
-            "local all all trust\nhost all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
+            "local all all trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\nhost all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
         );
         std::fs::write(self.data().join("pg_hba.conf"), hba).context("writing pg_hba.conf")?;
         Ok(())

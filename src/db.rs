@@ -8,6 +8,7 @@ mod guard;
 mod poll;
 mod preflight;
 mod signal;
+mod standby;
 pub mod tls;
 mod tool_rows;
 

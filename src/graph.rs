@@ -519,6 +519,7 @@ mod tests {
                 query_size: None,
             },
             sessions,
+            replication: None,
         }
     }
 

@@ -10,6 +10,11 @@ use crate::pipeline::analysed;
 use crate::report::{self, Format};
 
 pub fn conn_params(args: &ConnArgs) -> Result<ConnParams> {
+    if !args.servers.is_empty() {
+        anyhow::bail!(
+            "--server is read by `pglocks snapshot` only so far; the live view, record and preflight watch one server"
+        );
+    }
     let overrides = Overrides {
         host: args.host.clone(),
         port: args.port.clone(),
@@ -22,6 +27,9 @@ pub fn conn_params(args: &ConnArgs) -> Result<ConnParams> {
 }
 
 pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
+    if !args.conn.servers.is_empty() {
+        return crate::fleet::snapshot(args).await;
+    }
     // Refuse a bad output path before touching the server.
     if let Some(path) = &args.output {
         crate::output::check_new(path)?;

@@ -11,6 +11,7 @@ pub mod ddl;
 pub mod demo;
 pub mod diagnose;
 pub mod doctor;
+pub mod fleet;
 pub mod graph;
 pub mod guard;
 pub mod headless;

@@ -7,9 +7,11 @@ mod finding;
 mod lock_row;
 pub mod preflight;
 mod progress;
+mod replication;
 pub use finding::{Finding, Severity};
 pub use lock_row::ToolLockRow;
 pub use progress::{Progress, Tracker as ProgressTracker};
+pub use replication::{ReplayWait, ReplicaLink, Replication, STARTUP_NOT_SIGNALLED, StandbyStatus};
 
 /// Text read from pg_stat_activity and pg_locks. Most of it (states, wait events, lock
 /// modes, user and database names) fits in 24 bytes, which CompactString keeps inline: a
@@ -38,6 +40,10 @@ pub struct Snapshot {
     pub taken_at: DateTime<Utc>,
     pub server: ServerInfo,
     pub sessions: Vec<Session>,
+    /// Replication as this server sees it; None in recordings made before it was read,
+    /// and when reading it failed (the wait tree is still shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

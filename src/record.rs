@@ -23,6 +23,7 @@ pub fn snapshot_of(doc: &SnapshotDoc) -> Snapshot {
         taken_at: doc.taken_at,
         server: doc.server.clone(),
         sessions: doc.sessions.iter().map(|s| s.session.clone()).collect(),
+        replication: doc.replication.clone(),
     }
 }
 

@@ -50,6 +50,10 @@ pub fn snapshot(mut snap: Snapshot) -> Snapshot {
             s.client_addr = Some(HIDDEN_ADDRESS.into());
         }
     }
+    let links = snap.replication.iter_mut().flat_map(|r| &mut r.downstream);
+    for link in links.filter(|l| l.client_addr.is_some()) {
+        link.client_addr = Some(HIDDEN_ADDRESS.into());
+    }
     snap
 }
 
@@ -208,6 +212,7 @@ mod tests {
                     ..Default::default()
                 },
             ],
+            replication: None,
         };
         let out = snapshot(snap);
         assert_eq!(

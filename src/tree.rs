@@ -242,6 +242,7 @@ mod tests {
                 query_size: None,
             },
             sessions,
+            replication: None,
         }
     }
 

@@ -62,6 +62,7 @@ fn big_pileup(n: i32) -> Snapshot {
             query_size: None,
         },
         sessions,
+        replication: None,
     }
 }
 

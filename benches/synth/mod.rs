@@ -375,6 +375,7 @@ pub fn snapshot(n: usize) -> Snapshot {
             query_size: None,
         },
         sessions: g.sessions,
+        replication: None,
     }
 }
 
@@ -398,5 +399,6 @@ pub fn chain(n: usize) -> Snapshot {
             query_size: None,
         },
         sessions: g.sessions,
+        replication: None,
     }
 }

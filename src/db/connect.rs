@@ -32,6 +32,8 @@ pub struct Connection {
     /// Where we are connected, for people: never contains the password.
     pub target: String,
     pub(super) poll: Statement,
+    /// replication.sql and standby.sql (db/standby.rs).
+    pub(super) replication: super::standby::Statements,
     /// Sessions in the last poll, to size the next one's vectors at once.
     pub(super) last_sessions: std::sync::atomic::AtomicUsize,
     task: tokio::task::JoinHandle<()>,
@@ -175,7 +177,9 @@ async fn prepare(
     let monitor_pid: i32 = column(&row, "monitor_pid")?;
     // Prepared once: re-planning the catalog views costs about 0.2 ms per poll.
     let poll = bounded(client.prepare(&super::poll::poll_statement(server.version_num))).await?;
+    let replication = super::standby::Statements::prepare(&client).await?;
     Ok(Connection {
+        replication,
         client,
         server,
         monitor_pid,

@@ -15,14 +15,20 @@ use crate::model::{Lock, Progress, Session, Snapshot, Text, fold_parallel_worker
 impl Connection {
     /// `database` restricts the listing (not the graph) to one database's sessions.
     pub async fn poll(&self, database: Option<&str>) -> Result<Snapshot, DbError> {
-        let (sessions, taken_at) = timeout(CLIENT_DEADLINE, self.read_poll(database))
+        let (mut sessions, taken_at) = timeout(CLIENT_DEADLINE, self.read_poll(database))
             .await
             .map_err(|_| DbError::Deadline(CLIENT_DEADLINE))??;
+        // Unknown rather than a failed poll: the wait tree matters more.
+        let replication = self.replication.read(&self.client).await.ok();
+        if let Some(r) = &replication {
+            super::standby::attach_replay_wait(&mut sessions, r);
+        }
         Ok(Snapshot {
             // With no rows there are no ages to measure, so the local clock will do.
             taken_at: taken_at.unwrap_or_else(Utc::now),
             server: self.server.clone(),
             sessions: fold_parallel_workers(sessions),
+            replication,
         })
     }
 

@@ -101,6 +101,17 @@ impl Connection {
                     .into(),
             ));
         }
+        // One more round trip, for signals only: pg_cancel_backend would merely warn that
+        // the startup process "is not a PostgreSQL backend process", which reads as gone.
+        if self
+            .owner(pid)
+            .await?
+            .is_some_and(|o| o.backend_type.as_deref() == Some("startup"))
+        {
+            return Ok(SignalOutcome::Refused(
+                crate::model::STARTUP_NOT_SIGNALLED.into(),
+            ));
+        }
         let (sql, params): (&str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>) = match signal {
             Signal::Terminate if self.server.version_num >= 140000 => (
                 include_str!("../../queries/signal_terminate.sql"),

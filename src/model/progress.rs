@@ -200,6 +200,7 @@ mod tests {
                 }),
                 ..Default::default()
             }],
+            replication: None,
         }
     }
 

@@ -437,6 +437,7 @@ mod tests {
                 query_size: None,
             },
             sessions,
+            replication: None,
         };
         let a = analyze(snap, &Options::default());
         Ok(Entry::Snapshot(Box::new(document(&a, &[]))))

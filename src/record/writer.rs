@@ -325,6 +325,7 @@ mod tests {
                 query: Some("select 1".into()),
                 ..Default::default()
             }],
+            replication: None,
         };
         analyze(snap, &Options::default())
     }

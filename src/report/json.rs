@@ -21,6 +21,12 @@ pub struct SnapshotDoc {
     pub cycles: Vec<Vec<i32>>,
     pub findings: Vec<Finding>,
     pub actions: Vec<ActionRecord>,
+    /// Standby or primary, replay lag and what replay waits on (docs/standby.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<crate::model::Replication>,
+    /// With several servers (--server), the name of the one this document describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
 }
 
 impl SnapshotDoc {
@@ -83,6 +89,8 @@ pub fn document_where(
         cycles: a.graph.cycles.clone(),
         findings: a.findings.clone(),
         actions: actions.to_vec(),
+        replication: a.snapshot.replication.clone(),
+        server_name: None,
     }
 }
 

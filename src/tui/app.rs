@@ -55,7 +55,60 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         redact: analysis.redact.enabled,
         record: recorder.as_ref().map(crate::record::Recorder::sink),
     });
-    event_loop(state, Some(polls), Some(commands), Duration::from_secs(1)).await
+    event_loop(
+        state,
+        Some(polls),
+        Some(commands),
+        Duration::from_secs(1),
+        None,
+    )
+    .await
+}
+
+/// `pglocks CONN --server [NAME=]CONN ...`: the same screen with the strip on top; number
+/// keys and Tab switch the tree between servers.
+pub async fn run_fleet(
+    servers: Vec<(String, ConnParams)>,
+    analysis: &AnalysisArgs,
+    tui: &TuiArgs,
+) -> Result<()> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!("the live view needs a terminal; for scripts use `pglocks snapshot`");
+    }
+    if tui.record.is_some() {
+        bail!("--record with --server is not supported yet; record each server on its own");
+    }
+    let names: Vec<String> = servers.iter().map(|(n, _)| n.clone()).collect();
+    let mut state = State::new(
+        names.join(", "),
+        tui.read_only,
+        tui.snapshot_dir.clone(),
+        analysis.long_xact.as_secs_f64(),
+    );
+    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let configs = servers
+        .into_iter()
+        .map(|(name, params)| {
+            let config = PollerConfig {
+                params,
+                interval: tui.interval,
+                database: analysis.database.clone(),
+                options: analysis.options(),
+                redact: analysis.redact.enabled,
+                record: None,
+            };
+            (name, config)
+        })
+        .collect();
+    let (mux, polls, commands) = super::multi::Mux::spawn(configs);
+    event_loop(
+        state,
+        Some(polls),
+        Some(commands),
+        Duration::from_secs(1),
+        Some(&mux),
+    )
+    .await
 }
 
 /// `pglocks replay FILE`: the same screen over a recording, with no server at all.
@@ -68,7 +121,7 @@ pub async fn run_replay(replay: super::replay::Replay, long_xact_s: f64) -> Resu
     state.replay = Some(replay);
     super::update::show_replay_frame(&mut state);
     // Playback needs a finer clock than the live view's data-age second.
-    event_loop(state, None, None, Duration::from_millis(100)).await
+    event_loop(state, None, None, Duration::from_millis(100), None).await
 }
 
 /// Waits for the next poller event, or forever when there is no poller (replay).
@@ -84,6 +137,7 @@ async fn event_loop(
     mut polls: Option<mpsc::Receiver<PollerEvent>>,
     commands: Option<mpsc::Sender<PollerCommand>>,
     tick: Duration,
+    fleet: Option<&super::multi::Mux>,
 ) -> Result<()> {
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
@@ -106,7 +160,25 @@ async fn event_loop(
     let result: Result<()> = loop {
         if dirty {
             let now = Utc::now();
-            if let Err(e) = guard.terminal.draw(|f| view::draw(f, &state, now)) {
+            let drawn = guard.terminal.draw(|f| {
+                view::draw(f, &state, now);
+                if let Some(m) = fleet {
+                    use ratatui::widgets::{Clear, Paragraph, Wrap};
+                    // The strip takes the top row, over the header's first line.
+                    let mut row = f.area();
+                    row.height = row.height.min(1);
+                    f.render_widget(Clear, row);
+                    f.render_widget(Paragraph::new(m.strip()), row);
+                    if let Some(why) = m.not_polled() {
+                        let mut rest = f.area();
+                        rest.y += row.height;
+                        rest.height -= row.height;
+                        f.render_widget(Clear, rest);
+                        f.render_widget(Paragraph::new(why).wrap(Wrap { trim: true }), rest);
+                    }
+                }
+            });
+            if let Err(e) = drawn {
                 break Err(e).context("drawing");
             }
             drawn_clock = view::clock_status(&state, now).content.into_owned();
@@ -132,6 +204,13 @@ async fn event_loop(
         for msg in msgs {
             // A quiet tick draws nothing: the data-age text moves by whole seconds, so most
             // ticks of the live view leave the screen as it is. Playback always moves.
+            if let (Some(m), Msg::Key(k), super::state::Mode::Tree) = (fleet, &msg, &state.mode)
+                && let Some(i) = m.server_for_key(k)
+            {
+                m.select(i);
+                dirty = true;
+                continue;
+            }
             let tick = matches!(msg, Msg::Tick);
             dirty = dirty
                 || !tick

@@ -210,6 +210,7 @@ mod tests {
                 query_size: None,
             },
             sessions,
+            replication: None,
         };
         analyze(snap, &Options::default())
     }

@@ -377,6 +377,13 @@ fn ask_signal(state: &mut State, signal: Signal) -> Vec<Effect> {
         state.status = Some("that is pglocks' own backend; it is never signalled".into());
         return Vec::new();
     }
+    if s.is_startup_process() {
+        state.status = Some(format!(
+            "pid {pid}: {}",
+            crate::model::STARTUP_NOT_SIGNALLED
+        ));
+        return Vec::new();
+    }
     if s.is_prepared_xact() {
         state.status = Some(format!(
             "a prepared transaction has no backend to signal: run COMMIT PREPARED or ROLLBACK PREPARED {}",

@@ -115,6 +115,7 @@ pub fn pileup() -> Snapshot {
             query_size: None,
         },
         sessions,
+        replication: None,
     }
 }
 
@@ -281,5 +282,6 @@ pub fn three_incidents() -> Snapshot {
             query_size: None,
         },
         sessions,
+        replication: None,
     }
 }

@@ -9,6 +9,7 @@
 pub mod bin;
 pub mod fixture;
 pub mod roles;
+pub mod tmux;
 pub mod tui_state;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -219,6 +219,7 @@ pub fn snapshot() -> impl Strategy<Value = Snapshot> {
                 query_size: None,
             },
             sessions,
+            replication: None,
         })
 }
 
