@@ -4,6 +4,7 @@ mod connect;
 pub mod conninfo;
 mod error;
 mod poll;
+pub use poll::LOCKS_LISTED_PER_SESSION;
 mod preflight;
 mod signal;
 pub mod tls;
