@@ -115,6 +115,36 @@ progress_named AS MATERIALIZED (
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.oid = p.relid AND p.datid = (SELECT oid FROM here)
     ) rel ON true
+),
+-- The involved sessions' locks, read once (pg_lock_status is volatile), narrowed to what is
+-- listed. A session can hold tens of thousands of locks (advisory locks taken in a loop, a
+-- transaction over thousands of partitions): each session's locks are counted (held), and a
+-- session over 200 gets its ungranted locks, those on a contested target (one that some
+-- session waits for: the wait graph needs them) and 200 others. Everything here is hashing,
+-- no sort: sorting 50,000 lock rows for a window cost the server more than the rest of the
+-- poll. Keep the 200 in step with LOCKS_LISTED_PER_SESSION in db/poll.rs.
+lk AS MATERIALIZED (
+    SELECT coalesce(l.pid, 0) AS pid, l.locktype, l.mode, l.granted, l.database, l.relation,
+           l.page, l.tuple, l.virtualxid, l.transactionid::text AS transactionid, l.classid,
+           l.objid, l.objsubid,
+           CASE WHEN NOT l.granted THEN (to_jsonb(l) ->> 'waitstart')::timestamptz END AS waitstart
+    FROM pg_locks l
+    WHERE l.pid IN (SELECT pid FROM involved_all)
+       OR (l.locktype = 'advisory' AND l.pid IS NOT NULL)
+       OR (l.pid IS NULL AND l.virtualtransaction LIKE '-1/%'
+           AND EXISTS (SELECT 1 FROM involved WHERE pid = 0))
+),
+held AS MATERIALIZED (
+    SELECT pid, count(*) AS n FROM lk GROUP BY pid
+),
+-- NULLs made comparable so that the target match hashes.
+awaited AS MATERIALIZED (
+    SELECT DISTINCT coalesce(l.relation, l.objid, 0) AS anchor, l.locktype, coalesce(l.database, 0) AS database, coalesce(l.relation, 0) AS relation,
+           coalesce(l.page, -1) AS page, coalesce(l.tuple, -1) AS tuple,
+           coalesce(l.virtualxid, '') AS virtualxid, coalesce(l.transactionid, '') AS transactionid,
+           coalesce(l.classid, 0) AS classid, coalesce(l.objid, 0) AS objid, coalesce(l.objsubid, -1) AS objsubid
+    FROM lk l
+    WHERE NOT l.granted
 )
 -- Sessions first, then one row per lock (lock_locktype set) to be attached by pid. Rows
 -- rather than aggregates: grouping the locks cost the server a sort and an aggregate. The
@@ -126,7 +156,7 @@ SELECT s.*,
        NULL::int8 AS lock_page, NULL::int8 AS lock_tuple, NULL::text AS lock_virtualxid,
        NULL::text AS lock_transactionid, NULL::int8 AS lock_classid, NULL::int8 AS lock_objid,
        NULL::int8 AS lock_objsubid, NULL::timestamptz AS lock_waitstart,
-       NULL::real AS lock_reltuples, NULL::int8 AS lock_relpages,
+       NULL::real AS lock_reltuples, NULL::int8 AS lock_relpages, NULL::int8 AS lock_held,
        statement_timestamp() AS taken_at
 FROM (
     SELECT a.pid, a.leader_pid, a.usename, a.datname, a.application_name, a.client_addr,
@@ -166,10 +196,10 @@ SELECT lr.pid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        lr.locktype, lr.mode, lr.granted, lr.database, lr.relation, lr.relation_name, lr.page,
        lr.tuple, lr.virtualxid, lr.transactionid, lr.classid, lr.objid, lr.objsubid,
-       lr.waitstart, lr.reltuples, lr.relpages,
+       lr.waitstart, lr.reltuples, lr.relpages, lr.held,
        statement_timestamp()
 FROM (
-    SELECT coalesce(l.pid, 0) AS pid,
+    SELECT l.pid, l.held,
            l.locktype, l.mode, l.granted, l.database::int8 AS database,
            l.relation::int8 AS relation,
            CASE
@@ -177,17 +207,35 @@ FROM (
                WHEN l.relation IS NOT NULL THEN 'db ' || coalesce(d.datname::text, l.database::text) || ', oid ' || l.relation
            END AS relation_name,
            l.page::int8 AS page, l.tuple::int8 AS tuple, l.virtualxid,
-           l.transactionid::text AS transactionid, l.classid::int8 AS classid,
+           l.transactionid, l.classid::int8 AS classid,
            l.objid::int8 AS objid, l.objsubid::int8 AS objsubid,
-           CASE WHEN NOT l.granted THEN (to_jsonb(l) ->> 'waitstart')::timestamptz END AS waitstart,
+           l.waitstart,
            c.reltuples, c.relpages::int8 AS relpages
-    FROM pg_locks l
+    FROM (
+        SELECT l.*, h.n AS held FROM lk l JOIN held h ON h.pid = l.pid AND h.n <= 200
+        UNION ALL
+        SELECT l.*, h.n FROM lk l JOIN held h ON h.pid = l.pid AND h.n > 200
+        WHERE NOT l.granted
+           OR coalesce(l.relation, l.objid, 0) IN (SELECT anchor FROM awaited) AND (coalesce(l.relation, l.objid, 0), l.locktype, coalesce(l.database, 0), coalesce(l.relation, 0), coalesce(l.page, -1),
+                 coalesce(l.tuple, -1), coalesce(l.virtualxid, ''), coalesce(l.transactionid, ''),
+                 coalesce(l.classid, 0), coalesce(l.objid, 0), coalesce(l.objsubid, -1))
+                IN (SELECT * FROM awaited)
+        UNION ALL
+        SELECT x.*, h.n
+        FROM held h
+        CROSS JOIN LATERAL (
+            SELECT * FROM lk l
+            WHERE l.pid = h.pid AND l.granted
+              AND NOT (coalesce(l.relation, l.objid, 0), l.locktype, coalesce(l.database, 0), coalesce(l.relation, 0), coalesce(l.page, -1),
+                 coalesce(l.tuple, -1), coalesce(l.virtualxid, ''), coalesce(l.transactionid, ''),
+                 coalesce(l.classid, 0), coalesce(l.objid, 0), coalesce(l.objsubid, -1))
+                IN (SELECT * FROM awaited)
+            LIMIT 200
+        ) x
+        WHERE h.n > 200
+    ) l
     LEFT JOIN pg_class c
            ON c.oid = l.relation AND (l.database = 0 OR l.database = (SELECT oid FROM here))
     LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_database d ON d.oid = l.database
-    WHERE l.pid IN (SELECT pid FROM involved_all)
-       OR (l.locktype = 'advisory' AND l.pid IS NOT NULL)
-       OR (l.pid IS NULL AND l.virtualtransaction LIKE '-1/%'
-           AND EXISTS (SELECT 1 FROM involved WHERE pid = 0))
 ) lr

@@ -6,6 +6,7 @@ mod doctor;
 mod error;
 mod guard;
 mod poll;
+pub use poll::LOCKS_LISTED_PER_SESSION;
 mod preflight;
 mod signal;
 mod standby;

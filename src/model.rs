@@ -70,8 +70,13 @@ pub struct Session {
     #[serde(default)]
     pub blocked_by: Vec<i32>,
     /// Locks of sessions involved in a wait (waiting or blocking); empty for the others.
+    /// At most LOCKS_LISTED_PER_SESSION of them, plus any on a target another session
+    /// waits for (db/poll.rs); `locks_unlisted` says how many more the session holds.
     #[serde(default)]
     pub locks: Vec<Lock>,
+    /// Locks the session holds that the poll did not list (the per-session cap).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub locks_unlisted: u64,
     /// Parallel workers folded into this session.
     #[serde(default)]
     pub parallel_workers: u32,
@@ -276,6 +281,7 @@ pub fn fold_parallel_workers(sessions: Vec<Session>) -> Vec<Session> {
         leader.parallel_workers += 1;
         leader.blocked_by.extend(w.blocked_by.iter().copied());
         leader.locks.extend(w.locks);
+        leader.locks_unlisted += w.locks_unlisted;
         if w.wait_event_type.as_deref() == Some("Lock") && !leader.is_waiting_on_lock() {
             leader.wait_event_type = w.wait_event_type;
             leader.wait_event = w.wait_event;
@@ -294,6 +300,10 @@ pub fn fold_parallel_workers(sessions: Vec<Session>) -> Vec<Session> {
         s.blocked_by = blocked;
     }
     leaders
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -156,3 +156,73 @@ async fn both_poll_texts_read_the_same_wait_starts() {
         "the migration's awaited lock has its wait start"
     );
 }
+
+/// A session holding more locks than the poll lists (advisory locks taken in a loop): its
+/// list is capped and says how many more it holds, and the one lock another session waits
+/// for is still listed, deep in the list as it is, so the wait edge still says what is held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_with_many_locks_is_capped_and_the_graph_still_holds() {
+    use pglocks::analysis::{Options, analyze};
+    use pglocks::db::LOCKS_LISTED_PER_SESSION;
+
+    const HELD: u64 = 1_000;
+    const AWAITED_KEY: i64 = 777;
+    let db = TestDb::new().await;
+    let mut stage = db.stage().await;
+    let a = stage.actor("bulk-importer").await.unwrap();
+    let holder = stage
+        .hold(
+            a,
+            &format!("SELECT count(pg_advisory_lock(g)) FROM generate_series(1, {HELD}) g;"),
+        )
+        .await
+        .unwrap();
+    let a = stage.actor("worker").await.unwrap();
+    let waiter = stage.block(a, &format!("SELECT pg_advisory_lock({AWAITED_KEY})"));
+    stage.wait_for_lock_waits(&[waiter]).await.unwrap();
+
+    let conn = db.monitor().await;
+    let snap = conn.poll(Some(&db.dbname)).await.unwrap();
+    let s = snap.sessions.iter().find(|s| s.pid == holder).unwrap();
+    assert_eq!(
+        s.locks.len() as u64,
+        LOCKS_LISTED_PER_SESSION + 1,
+        "the cap plus the awaited lock"
+    );
+    assert_eq!(s.locks.len() as u64 + s.locks_unlisted, HELD);
+    assert!(
+        s.locks
+            .iter()
+            .any(|l| l.granted && l.objid == Some(AWAITED_KEY)),
+        "the awaited advisory lock is listed"
+    );
+    let w = snap.sessions.iter().find(|s| s.pid == waiter).unwrap();
+    assert_eq!(w.locks_unlisted, 0);
+
+    let a = analyze(snap, &Options::default());
+    let edge = a
+        .graph
+        .edges
+        .iter()
+        .find(|e| e.waiter == waiter)
+        .expect("the waiter has an edge");
+    assert_eq!(edge.blocker, holder);
+    assert_eq!(edge.lock.mode_held.as_deref(), Some("ExclusiveLock"));
+
+    let doc = serde_json::to_value(pglocks::report::json::document(&a, &[])).unwrap();
+    let session = doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["pid"] == holder)
+        .unwrap();
+    assert_eq!(
+        session["locks_unlisted"],
+        HELD - LOCKS_LISTED_PER_SESSION - 1
+    );
+    let md = pglocks::report::markdown::render(&a, &[]);
+    assert!(
+        md.contains(&format!("holds {HELD} locks, 201 listed")),
+        "the Markdown says the list is capped:\n{md}"
+    );
+}

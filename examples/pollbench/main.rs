@@ -35,7 +35,7 @@ use ratatui::backend::TestBackend;
 use measure::{Bench, Kind, median, ms, quantile};
 use rounds::Samples;
 
-const USAGE: &str = "usage: pollbench [CONN] [--rounds N] [--paced-rounds N] [--cpu-polls N] [--sessions N] [--waiters N] [--window SECONDS] [--pglocks PATH] [--pg-activity PATH] [--no-tmux] [--hold SECONDS]";
+const USAGE: &str = "usage: pollbench [CONN] [--rounds N] [--paced-rounds N] [--cpu-polls N] [--sessions N] [--waiters N] [--window SECONDS] [--pglocks PATH] [--pg-activity PATH] [--no-tmux] [--hold SECONDS] [--many-locks N]";
 
 struct Args {
     conn: Option<String>,
@@ -51,6 +51,8 @@ struct Args {
     tmux: bool,
     /// Keep the staged pile-up up this long before measuring, e.g. to EXPLAIN by hand.
     hold: Duration,
+    /// One more session holding this many advisory locks, with a waiter on one of them.
+    many_locks: usize,
 }
 
 fn parse_args() -> Result<Args> {
@@ -66,6 +68,7 @@ fn parse_args() -> Result<Args> {
         pg_activity: None,
         tmux: true,
         hold: Duration::ZERO,
+        many_locks: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -84,6 +87,7 @@ fn parse_args() -> Result<Args> {
             "--pg-activity" => a.pg_activity = Some(value()?.into()),
             "--no-tmux" => a.tmux = false,
             "--hold" => a.hold = Duration::from_secs(value()?.parse()?),
+            "--many-locks" => a.many_locks = value()?.parse()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -167,11 +171,15 @@ async fn run(args: Args) -> Result<()> {
         Some(c) => c.clone(),
         None => {
             println!("starting a throwaway PostgreSQL (pg_stat_statements, max_connections=1500)…");
-            cluster = tokio::task::spawn_blocking(|| {
+            // The shared lock table holds max_locks_per_transaction x max_connections locks.
+            let max_connections = (args.sessions + 300).max(1500);
+            let per_xact = (args.many_locks * 2 / max_connections).max(64);
+            cluster = tokio::task::spawn_blocking(move || {
                 Cluster::start(&[
                     "shared_preload_libraries=pg_stat_statements",
                     "pg_stat_statements.track_planning=on",
-                    "max_connections=1500",
+                    &format!("max_connections={max_connections}"),
+                    &format!("max_locks_per_transaction={per_xact}"),
                 ])
             })
             .await??;
@@ -194,18 +202,19 @@ async fn run(args: Args) -> Result<()> {
         args.sessions, args.waiters
     );
     // The bench session and pglocks' monitor are two of the sessions.
-    let pile = pileup::stage(&dsn, args.sessions, args.waiters, 2).await?;
+    let pile = pileup::stage(&dsn, args.sessions, args.waiters, 2, args.many_locks).await?;
     let conn = db::connect(&params, &ProcessEnv).await?;
     let row = bench
         .client
         .query_one(
-            "SELECT count(*) FILTER (WHERE backend_type = 'client backend'), count(*) FILTER (WHERE wait_event_type = 'Lock'), current_setting('server_version') FROM pg_stat_activity",
+            "SELECT count(*) FILTER (WHERE backend_type = 'client backend'), count(*) FILTER (WHERE wait_event_type = 'Lock'), current_setting('server_version'), (SELECT count(*) FROM pg_locks) FROM pg_stat_activity",
             &[],
         )
         .await?;
-    let (backends, waiting, version): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
+    let (backends, waiting, version, lock_rows): (i64, i64, String, i64) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
     println!(
-        "staged {} sessions ({} of them waiting) in {:.1}s; the server counts {backends} client backends, {waiting} waiting on locks; PostgreSQL {version}",
+        "staged {} sessions ({} of them waiting) in {:.1}s; the server counts {backends} client backends, {waiting} waiting on locks, {lock_rows} rows in pg_locks; PostgreSQL {version}",
         pile.sessions,
         pile.waiters.len(),
         pile.staged_in.as_secs_f64()
@@ -384,6 +393,18 @@ async fn run(args: Args) -> Result<()> {
         None
     };
     let own_rss = measure::peak_rss_kb("self").unwrap_or(0);
+    let capped: Vec<(i32, usize, u64)> = state
+        .live
+        .as_ref()
+        .map(|a| {
+            a.snapshot
+                .sessions
+                .iter()
+                .filter(|s| s.locks_unlisted > 0)
+                .map(|s| (s.pid, s.locks.len(), s.locks_unlisted))
+                .collect()
+        })
+        .unwrap_or_default();
 
     // The report.
     let med = |k: Kind, f: fn(&Samples) -> &Vec<f64>| side.median(k, f);
@@ -411,6 +432,12 @@ async fn run(args: Args) -> Result<()> {
     println!(
         "  median of the rounds' own ratios (server time): {:.2}x",
         side.median_round_ratio()
+    );
+    let lock_count = med(Kind::LockCount, |s| &s.exec) + med(Kind::LockCount, |s| &s.plan);
+    println!(
+        "ratio pglocks / (bare activity + blocking pids + count(*) over pg_locks), server time: {:.2}x (pg_locks copied once: {lock_count:.2} ms)",
+        (med(Kind::Pglocks, |s| &s.exec) + med(Kind::Pglocks, |s| &s.plan))
+            / (sum_server + lock_count)
     );
     if let Some(x) = alone_exec {
         println!(
@@ -457,6 +484,9 @@ async fn run(args: Args) -> Result<()> {
             "confirmed terminate: {outcome} in {signalled:.0} ms; verified gone from the next poll: {gone}; screen updated {total:.0} ms after the confirm (target: within 1 s)"
         ),
         None => println!("confirmed terminate: not measured (PostgreSQL before 14)"),
+    }
+    for (pid, listed, unlisted) in &capped {
+        println!("session {pid}: {listed} locks listed, {unlisted} more not listed (the cap)");
     }
     println!(
         "this process's peak RSS: {:.1} MB (it also holds the {} staged sessions; see the TUI's below)",

@@ -12,6 +12,8 @@ pub const BARE_ACTIVITY: &str = "SELECT * FROM pg_stat_activity";
 pub const WAITERS_ONLY: &str =
     "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
 pub const WIKI: &str = include_str!("wiki_lock_query.sql");
+/// The lock table copied once, the floor of any poll that reads pg_locks.
+pub const LOCK_COUNT: &str = "SELECT count(*) FROM pg_locks";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -19,10 +21,17 @@ pub enum Kind {
     Activity,
     Blocking,
     Wiki,
+    LockCount,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Pglocks, Kind::Activity, Kind::Blocking, Kind::Wiki];
+    pub const ALL: [Kind; 5] = [
+        Kind::Pglocks,
+        Kind::Activity,
+        Kind::Blocking,
+        Kind::Wiki,
+        Kind::LockCount,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -30,6 +39,7 @@ impl Kind {
             Kind::Activity => "bare SELECT * FROM pg_stat_activity",
             Kind::Blocking => "pg_blocking_pids for waiters only",
             Kind::Wiki => "classic pg_locks self-join (wiki)",
+            Kind::LockCount => "SELECT count(*) FROM pg_locks",
         }
     }
 
@@ -41,6 +51,8 @@ impl Kind {
             Some(Kind::Wiki)
         } else if text.contains("pg_blocking_pids(pid) FROM pg_stat_activity") {
             Some(Kind::Blocking)
+        } else if text.trim() == LOCK_COUNT {
+            Some(Kind::LockCount)
         } else if text.trim() == BARE_ACTIVITY {
             Some(Kind::Activity)
         } else {
@@ -103,6 +115,7 @@ impl Bench {
             (Kind::Activity, BARE_ACTIVITY),
             (Kind::Blocking, WAITERS_ONLY),
             (Kind::Wiki, WIKI),
+            (Kind::LockCount, LOCK_COUNT),
         ] {
             statements.push((kind, client.prepare(sql).await?));
         }

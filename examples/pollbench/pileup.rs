@@ -38,7 +38,15 @@ impl Drop for Pileup {
 
 /// Stages `sessions` client backends (counting the stage's own and `reserved` others that
 /// the caller opens), of which `waiters` wait on locks.
-pub async fn stage(dsn: &str, sessions: usize, waiters: usize, reserved: usize) -> Result<Pileup> {
+/// With `many_locks` > 0, two of the bystanders become a session holding that many
+/// session-level advisory locks and a session waiting for the first of them.
+pub async fn stage(
+    dsn: &str,
+    sessions: usize,
+    waiters: usize,
+    reserved: usize,
+    many_locks: usize,
+) -> Result<Pileup> {
     let started = Instant::now();
     let chains = (waiters / 5 / CHAIN_WAITERS).max(1);
     let chain_waiters = chains * CHAIN_WAITERS;
@@ -118,6 +126,18 @@ pub async fn stage(dsn: &str, sessions: usize, waiters: usize, reserved: usize) 
             stage.wait_for_lock_waits(&[pid]).await?;
             all_waiters.push(pid);
         }
+    }
+    let mut bystanders = bystanders;
+    if many_locks > 0 {
+        bystanders = bystanders
+            .checked_sub(2)
+            .context("--sessions leaves no room for the lock holder and its waiter")?;
+        let sql =
+            format!("SELECT count(pg_advisory_lock(g)) FROM generate_series(1, {many_locks}) g;");
+        stage.hold(next()?, &sql).await?;
+        let pid = stage.block(next()?, "SELECT pg_advisory_lock(1);");
+        stage.wait_for_lock_waits(&[pid]).await?;
+        all_waiters.push(pid);
     }
     for i in 0..bystanders {
         let a = next()?;

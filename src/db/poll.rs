@@ -54,8 +54,8 @@ impl Connection {
             if taken_at.is_none() {
                 taken_at = row.try_get(c.taken_at).map_err(unexpected)?;
             }
-            if let Some((pid, lock)) = lock(&row, &c).map_err(unexpected)? {
-                sessions.attach(pid, lock);
+            if let Some((pid, lock, held)) = lock(&row, &c).map_err(unexpected)? {
+                sessions.attach(pid, lock, held);
                 continue;
             }
             let mut s = decode(&row, &c).map_err(unexpected)?;
@@ -68,6 +68,12 @@ impl Connection {
         Ok((sessions, taken_at))
     }
 }
+
+/// How many of one session's locks the poll lists (poll.sql says 200 in its text): enough
+/// for the details pane and a snapshot, few enough that a session holding 50,000 locks
+/// costs neither the server's join nor the wire. Locks on a target some session waits for
+/// are listed beyond it, as the wait graph needs them.
+pub const LOCKS_LISTED_PER_SESSION: u64 = 200;
 
 /// poll.sql reads pg_locks.waitstart through to_jsonb(l), so that one text also runs on
 /// PostgreSQL 13, which lacks the column. Turning a lock row into JSON costs the server a few
@@ -153,6 +159,7 @@ columns!(
     lock_waitstart,
     lock_reltuples,
     lock_relpages,
+    lock_held,
     progress_command,
     progress_phase,
     progress_relation,
@@ -212,6 +219,7 @@ fn decode(row: &Row, c: &Columns) -> Result<Session, tokio_postgres::Error> {
         is_superuser: row.try_get(c.is_superuser)?,
         blocked_by: blocked_by.unwrap_or_default(),
         locks: Vec::new(),
+        locks_unlisted: 0,
         parallel_workers: 0,
         progress: progress(row, c)?,
     })
@@ -260,7 +268,7 @@ fn setting_ms(text: &str) -> Option<i64> {
 }
 
 /// A lock row of the poll (lock_locktype set), with the pid it belongs to.
-fn lock(row: &Row, c: &Columns) -> Result<Option<(i32, Lock)>, tokio_postgres::Error> {
+fn lock(row: &Row, c: &Columns) -> Result<Option<(i32, Lock, u64)>, tokio_postgres::Error> {
     let Some(locktype) = text(row, c.lock_locktype)? else {
         return Ok(None);
     };
@@ -284,7 +292,11 @@ fn lock(row: &Row, c: &Columns) -> Result<Option<(i32, Lock)>, tokio_postgres::E
         reltuples: row.try_get::<_, Option<f32>>(c.lock_reltuples)?.map(widen),
         relpages: row.try_get(c.lock_relpages)?,
     };
-    Ok(Some((row.try_get(c.pid)?, lock)))
+    let held = row
+        .try_get::<_, Option<i64>>(c.lock_held)?
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
+    Ok(Some((row.try_get(c.pid)?, lock, held)))
 }
 
 /// The sessions of a poll as their rows arrive, each lock going straight to its session.
@@ -295,6 +307,8 @@ struct Sessions {
     list: Vec<Session>,
     index: foldhash::HashMap<i32, usize>,
     pending: Vec<(i32, Lock)>,
+    /// pg_locks rows per pid, as the poll counted them before its cap.
+    held: foldhash::HashMap<i32, u64>,
 }
 
 impl Sessions {
@@ -303,6 +317,7 @@ impl Sessions {
             list: Vec::with_capacity(n),
             index: foldhash::HashMap::with_capacity_and_hasher(n, Default::default()),
             pending: Vec::new(),
+            held: foldhash::HashMap::default(),
         }
     }
 
@@ -311,7 +326,11 @@ impl Sessions {
         self.list.push(s);
     }
 
-    fn attach(&mut self, pid: i32, lock: Lock) {
+    fn attach(&mut self, pid: i32, lock: Lock, held: u64) {
+        // Every lock row carries its session's count; only capped sessions need it kept.
+        if held > LOCKS_LISTED_PER_SESSION {
+            self.held.insert(pid, held);
+        }
         match self.index.get(&pid) {
             Some(&i) => self.list[i].locks.push(lock),
             None => self.pending.push((pid, lock)),
@@ -323,6 +342,12 @@ impl Sessions {
         for (pid, lock) in std::mem::take(&mut self.pending) {
             if let Some(&i) = self.index.get(&pid) {
                 self.list[i].locks.push(lock);
+            }
+        }
+        for (pid, held) in std::mem::take(&mut self.held) {
+            if let Some(&i) = self.index.get(&pid) {
+                let s = &mut self.list[i];
+                s.locks_unlisted = held.saturating_sub(s.locks.len() as u64);
             }
         }
         self.list
@@ -342,7 +367,8 @@ fn widen(x: f32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::{
-        COPY_PROGRESS, Sessions, WAITSTART, WAITSTART_PG13, poll_statement, setting_ms, widen,
+        COPY_PROGRESS, LOCKS_LISTED_PER_SESSION, Sessions, WAITSTART, WAITSTART_PG13,
+        poll_statement, setting_ms, widen,
     };
     use crate::model::{Lock, Session};
 
@@ -357,19 +383,19 @@ mod tests {
     #[test]
     fn locks_reach_their_session_in_any_row_order() {
         let mut s = Sessions::with_capacity(0);
-        s.attach(2, lock("AccessShareLock"));
+        s.attach(2, lock("AccessShareLock"), 2);
         s.push(Session {
             pid: 1,
             ..Default::default()
         });
-        s.attach(1, lock("RowExclusiveLock"));
+        s.attach(1, lock("RowExclusiveLock"), 1);
         s.push(Session {
             pid: 2,
             ..Default::default()
         });
-        s.attach(2, lock("ExclusiveLock"));
+        s.attach(2, lock("ExclusiveLock"), 2);
         // A backend that left between pg_stat_activity and pg_locks: its locks are dropped.
-        s.attach(3, lock("AccessExclusiveLock"));
+        s.attach(3, lock("AccessExclusiveLock"), 1);
         let sessions = s.finish();
         let modes =
             |i: usize| -> Vec<&str> { sessions[i].locks.iter().map(|l| l.mode.as_str()).collect() };
@@ -392,6 +418,34 @@ mod tests {
         assert!(old.contains(WAITSTART_PG13));
         let new = poll_statement(140_000);
         assert!(!new.contains(WAITSTART_PG13) && new.contains(WAITSTART));
+    }
+
+    #[test]
+    fn the_statement_caps_locks_as_the_decoder_counts_them() {
+        let sql = include_str!("../../queries/poll.sql");
+        let n = LOCKS_LISTED_PER_SESSION;
+        for cap in [
+            format!("h.n <= {n}"),
+            format!("h.n > {n}"),
+            format!("LIMIT {n}"),
+        ] {
+            assert!(sql.contains(&cap), "poll.sql must cap at {n}: {cap}");
+        }
+    }
+
+    #[test]
+    fn a_capped_session_says_how_many_locks_are_unlisted() {
+        let mut s = Sessions::with_capacity(1);
+        s.push(Session {
+            pid: 7,
+            ..Default::default()
+        });
+        for _ in 0..3 {
+            s.attach(7, lock("ExclusiveLock"), 50_000);
+        }
+        let sessions = s.finish();
+        assert_eq!(sessions[0].locks.len(), 3);
+        assert_eq!(sessions[0].locks_unlisted, 49_997);
     }
 
     #[test]

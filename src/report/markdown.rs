@@ -140,6 +140,14 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
     {
         parts.push(format!("holds {}", escape(mode)));
     }
+    if s.locks_unlisted > 0 {
+        parts.push(format!(
+            "holds {} locks, {} listed (the poll lists {} per session)",
+            s.locks.len() as u64 + s.locks_unlisted,
+            s.locks.len(),
+            crate::db::LOCKS_LISTED_PER_SESSION
+        ));
+    }
     if let Some(p) = &s.progress {
         parts.push(escape(&p.describe()));
     }

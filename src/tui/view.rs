@@ -354,6 +354,16 @@ fn details_text(state: &State, a: &Analysis, s: &Session) -> Vec<TextLine<'stati
             format!("{} on {}{size}", l.mode, l.target_label()),
         );
     }
+    if s.locks_unlisted > 0 {
+        push(
+            "holds",
+            format!(
+                "{} more locks, not listed (the poll lists {} per session, and every lock another session waits for)",
+                s.locks_unlisted,
+                crate::db::LOCKS_LISTED_PER_SESSION
+            ),
+        );
+    }
     if state
         .privileges
         .as_ref()

@@ -196,6 +196,7 @@ fn session() -> impl Strategy<Value = Session> {
                 is_superuser: b.flag(),
                 blocked_by,
                 locks,
+                locks_unlisted: 0,
                 parallel_workers: b.take(3) as u32,
                 progress: None,
             }
