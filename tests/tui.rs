@@ -2,13 +2,11 @@
 //! insta snapshots, and an injected clock so that ages never drift.
 mod common;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use chrono::Duration as ChronoDuration;
 use common::fixture::{pileup, t0};
+use common::tui_state::{connected_and_polled, polled};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pglocks::analysis::{Options, analyze};
+use pglocks::analysis::Options;
 use pglocks::db::{Privileges, Signal, SignalOutcome};
 use pglocks::poller::PollerEvent;
 use pglocks::tui::state::{Mode, State};
@@ -25,36 +23,8 @@ fn code(k: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(k, KeyModifiers::NONE))
 }
 
-fn polled(snap: pglocks::model::Snapshot) -> Msg {
-    Msg::Poller(PollerEvent::Polled {
-        analysis: Box::new(analyze(snap, &Options::default())),
-        latency: Duration::from_millis(3),
-    })
-}
-
 fn state() -> State {
-    let mut s = State::new(
-        "app@db.internal:5432/shop".into(),
-        false,
-        PathBuf::from("."),
-        60.0,
-    );
-    update(
-        &mut s,
-        Msg::Poller(PollerEvent::Connected {
-            target: "app@db.internal:5432/shop".into(),
-            privileges: Privileges {
-                role: "oncall".into(),
-                is_superuser: false,
-                can_read_all_stats: true,
-                can_signal: true,
-            },
-            monitor_pid: 999,
-        }),
-        t0(),
-    );
-    update(&mut s, polled(pileup()), t0());
-    s
+    connected_and_polled("app@db.internal:5432/shop", pileup())
 }
 
 fn render(s: &State, w: u16, h: u16) -> Terminal<TestBackend> {

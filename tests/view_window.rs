@@ -3,15 +3,9 @@
 //! screen that ends on the selected row, never a row out of tree order.
 mod common;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use common::fixture::{client, orders_lock, t0, waiting};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pglocks::analysis::{Options, analyze};
-use pglocks::db::Privileges;
 use pglocks::model::{ServerInfo, Snapshot};
-use pglocks::poller::PollerEvent;
 use pglocks::tui::state::State;
 use pglocks::tui::update::{Msg, update};
 use pglocks::tui::view;
@@ -67,30 +61,7 @@ fn big_pileup(n: i32) -> Snapshot {
 }
 
 fn state(snap: Snapshot) -> State {
-    let mut s = State::new("app@db/shop".into(), false, PathBuf::from("."), 60.0);
-    update(
-        &mut s,
-        Msg::Poller(PollerEvent::Connected {
-            target: "app@db/shop".into(),
-            privileges: Privileges {
-                role: "oncall".into(),
-                is_superuser: false,
-                can_read_all_stats: true,
-                can_signal: true,
-            },
-            monitor_pid: 999,
-        }),
-        t0(),
-    );
-    update(
-        &mut s,
-        Msg::Poller(PollerEvent::Polled {
-            analysis: Box::new(analyze(snap, &Options::default())),
-            latency: Duration::from_millis(3),
-        }),
-        t0(),
-    );
-    s
+    common::tui_state::connected_and_polled("app@db/shop", snap)
 }
 
 /// The pids of the table's rows as drawn, top to bottom, and the one marked selected.
