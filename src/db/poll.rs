@@ -1,4 +1,5 @@
-//! One poll: one prepared statement, one round trip, rows into a Snapshot.
+//! One poll: one prepared statement (and the replication statements pipelined beside it),
+//! one round trip, rows into a Snapshot.
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 
@@ -15,11 +16,15 @@ use crate::model::{Lock, Progress, Session, Snapshot, Text, fold_parallel_worker
 impl Connection {
     /// `database` restricts the listing (not the graph) to one database's sessions.
     pub async fn poll(&self, database: Option<&str>) -> Result<Snapshot, DbError> {
-        let (mut sessions, taken_at) = timeout(CLIENT_DEADLINE, self.read_poll(database))
-            .await
-            .map_err(|_| DbError::Deadline(CLIENT_DEADLINE))??;
+        // Sent together, so the server receives them in one round trip (tokio-postgres
+        // pipelines requests that are in flight at the same time).
+        let (polled, replication) = tokio::join!(
+            timeout(CLIENT_DEADLINE, self.read_poll(database)),
+            self.replication.read(&self.client)
+        );
+        let (mut sessions, taken_at) = polled.map_err(|_| DbError::Deadline(CLIENT_DEADLINE))??;
         // Unknown rather than a failed poll: the wait tree matters more.
-        let replication = self.replication.read(&self.client).await.ok();
+        let replication = replication.ok();
         if let Some(r) = &replication {
             super::standby::attach_replay_wait(&mut sessions, r);
         }

@@ -1,7 +1,11 @@
 //! Replication as one poll sees it: replication.sql on every poll, standby.sql only on a
-//! standby. Read after poll.sql, under the same client-side deadline; a failure here
-//! leaves the wait tree as it was and the replication unknown.
-use tokio_postgres::{Client, Statement};
+//! standby. Both are sent beside poll.sql, pipelined on the same connection, so a poll stays
+//! one round trip: standby.sql goes along when the last poll found a standby (a promotion
+//! or the first poll of a standby costs one more trip, once). A failure here leaves the
+//! wait tree as it was and the replication unknown.
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio_postgres::{Client, Row, Statement};
 
 use super::DbError;
 use super::connect::{bounded, column};
@@ -10,6 +14,8 @@ use crate::model::{Lock, ReplayWait, ReplicaLink, Replication, Session, StandbyS
 pub(super) struct Statements {
     replication: Statement,
     standby: Statement,
+    /// What the last poll found, to decide whether standby.sql rides along with the next.
+    was_standby: AtomicBool,
 }
 
 impl Statements {
@@ -18,11 +24,22 @@ impl Statements {
             replication: bounded(client.prepare(include_str!("../../queries/replication.sql")))
                 .await?,
             standby: bounded(client.prepare(include_str!("../../queries/standby.sql"))).await?,
+            was_standby: AtomicBool::new(false),
         })
     }
 
     pub(super) async fn read(&self, client: &Client) -> Result<Replication, DbError> {
-        let rows = bounded(client.query(&self.replication, &[])).await?;
+        let expect_standby = self.was_standby.load(Ordering::Relaxed);
+        let standby = async {
+            if expect_standby {
+                Some(bounded(client.query_one(&self.standby, &[])).await)
+            } else {
+                None
+            }
+        };
+        let (rows, standby_row) =
+            tokio::join!(bounded(client.query(&self.replication, &[])), standby);
+        let rows = rows?;
         let mut out = Replication::default();
         for row in &rows {
             out.in_recovery = column(row, "in_recovery")?;
@@ -42,8 +59,12 @@ impl Statements {
                 replay_lag_bytes: column(row, "replay_lag_bytes")?,
             });
         }
+        self.was_standby.store(out.in_recovery, Ordering::Relaxed);
         if out.in_recovery {
-            let row = bounded(client.query_one(&self.standby, &[])).await?;
+            let row: Row = match standby_row {
+                Some(row) => row?,
+                None => bounded(client.query_one(&self.standby, &[])).await?,
+            };
             let replay_wait = match column::<Option<i32>>(&row, "wait_pid")? {
                 Some(pid) => Some(ReplayWait {
                     pid,
