@@ -282,7 +282,9 @@ impl Guard {
         let mut interrupted = false;
         let status = loop {
             tokio::select! {
-                status = child.wait() => break status?,
+                // Signals first: on a terminal, Ctrl-C reaches the command and the guard at
+                // once, and its exit must not be read as a failure of its own.
+                biased;
                 _ = recv(&mut self.sigint) => {
                     interrupted = true;
                     self.forward(child_pid, nix::sys::signal::Signal::SIGINT);
@@ -291,9 +293,20 @@ impl Guard {
                     interrupted = true;
                     self.forward(child_pid, nix::sys::signal::Signal::SIGTERM);
                 }
+                status = child.wait() => break status?,
                 _ = ticks.tick() => self.tick(&mut st).await,
             }
         };
+        if !interrupted {
+            // The command can exit on that Ctrl-C a moment before the guard's own signal
+            // is delivered; a short look tells an interrupted run from a failed one.
+            tokio::select! {
+                biased;
+                _ = recv(&mut self.sigint) => interrupted = true,
+                _ = recv(&mut self.sigterm) => interrupted = true,
+                _ = tokio::time::sleep(SIGNAL_GRACE) => {}
+            }
+        }
         status::idle();
         // The world right after the attempt, for the report: did the queue drain?
         if let Some((a, _)) = self.poll().await {
@@ -614,6 +627,9 @@ enum BlockersStay {
 }
 
 /// A signal stream that may not exist (the handler could not be installed): never fires.
+/// How long after the command's exit a signal that arrived with it still counts.
+const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+
 async fn recv(s: &mut Option<UnixSignal>) {
     match s {
         Some(s) => {
