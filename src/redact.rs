@@ -40,6 +40,36 @@ pub fn secrets(sql: Text) -> Text {
 
 const PASSWORD: &[u8] = b"password";
 
+/// A command-line argument as pglocks may show or record it: the password of a connection
+/// URI (`postgres://user:secret@host`) or of a `password=` setting becomes `***`. A guarded
+/// migration command often carries its connection string on the command line.
+pub fn command_arg(arg: &str) -> String {
+    let mut out = arg.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest = scheme_end + 3;
+        let authority_end = out[rest..].find('/').map_or(out.len(), |i| rest + i);
+        if let Some(at) = out[rest..authority_end].rfind('@').map(|i| rest + i)
+            && let Some(colon) = out[rest..at].find(':').map(|i| rest + i)
+        {
+            out.replace_range(colon + 1..at, "***");
+        }
+    }
+    let lower = out.to_ascii_lowercase();
+    let mut hidden = String::with_capacity(out.len());
+    let mut i = 0;
+    while let Some(found) = lower[i..].find("password=").map(|p| i + p) {
+        let value = found + "password=".len();
+        let end = out[value..]
+            .find(|c: char| c.is_whitespace() || c == '&' || c == '\'' || c == '"')
+            .map_or(out.len(), |e| value + e);
+        hidden.push_str(&out[i..value]);
+        hidden.push_str("***");
+        i = end;
+    }
+    hidden.push_str(&out[i..]);
+    hidden
+}
+
 /// The same moment with every statement redacted and every client address hidden.
 pub fn snapshot(mut snap: Snapshot) -> Snapshot {
     for s in &mut snap.sessions {
@@ -90,6 +120,32 @@ mod tests {
         }
         let plain = "SELECT * FROM orders WHERE id = 42";
         assert_eq!(secrets(plain.into()), plain);
+    }
+
+    #[test]
+    fn command_arguments_lose_their_passwords() {
+        for (arg, shown) in [
+            (
+                "postgres://deploy:s3cr3t@db:5432/app",
+                "postgres://deploy:***@db:5432/app",
+            ),
+            (
+                "postgresql://deploy:p@ss@db/app",
+                "postgresql://deploy:***@db/app",
+            ),
+            (
+                "host=db password=s3cr3t user=x",
+                "host=db password=*** user=x",
+            ),
+            (
+                "postgres://db/app?PassWord=s3cr3t&x=1",
+                "postgres://db/app?PassWord=***&x=1",
+            ),
+            ("-f", "-f"),
+            ("postgres://deploy@db/app", "postgres://deploy@db/app"),
+        ] {
+            assert_eq!(command_arg(arg), shown, "{arg}");
+        }
     }
 
     #[test]

@@ -79,6 +79,15 @@ fn exit_code(status: &ExitStatus) -> u8 {
 }
 
 impl Guard {
+    /// The command as the guard prints and records it, without the passwords of any
+    /// connection string among its arguments.
+    fn shown_command(&self) -> Vec<String> {
+        self.command
+            .iter()
+            .map(|a| crate::redact::command_arg(a))
+            .collect()
+    }
+
     /// What the recording keeps of a poll: the poll itself, or under --redact the same
     /// poll with literals and client addresses hidden; the breaker decides on the real one.
     fn keep(&self, a: &Analysis) {
@@ -252,7 +261,7 @@ impl Guard {
         let child_pid = child.id().unwrap_or_default();
         say(&format!(
             "attempt {n}: started {} (pid {child_pid}){}",
-            self.command.join(" "),
+            self.shown_command().join(" "),
             if self.dry_run {
                 "; dry run: the breaker will not signal anyone"
             } else {
@@ -262,7 +271,7 @@ impl Guard {
         self.record(GuardLine::new(
             n,
             GuardEvent::AttemptStarted {
-                command: self.command.clone(),
+                command: self.shown_command(),
                 child_pid,
                 appname: self.appname.clone(),
             },
