@@ -22,6 +22,12 @@ pub type Text = compact_str::CompactString;
 /// Stands in for every prepared transaction: pg_blocking_pids reports them as pid 0.
 pub const PREPARED_XACT_PID: i32 = 0;
 
+/// How many of one session's locks the poll lists (poll.sql says 200 in its text): enough
+/// for the details pane and a snapshot, few enough that a session holding 50,000 locks
+/// costs neither the server's join nor the wire. Locks on a target some session waits for
+/// are listed beyond it, as the wait graph needs them.
+pub const LOCKS_LISTED_PER_SESSION: u64 = 200;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerInfo {
     pub version: String,

@@ -69,11 +69,8 @@ impl Connection {
     }
 }
 
-/// How many of one session's locks the poll lists (poll.sql says 200 in its text): enough
-/// for the details pane and a snapshot, few enough that a session holding 50,000 locks
-/// costs neither the server's join nor the wire. Locks on a target some session waits for
-/// are listed beyond it, as the wait graph needs them.
-pub const LOCKS_LISTED_PER_SESSION: u64 = 200;
+// The cap is part of what a Session says (model.rs); poll.sql spells the same number.
+pub use crate::model::LOCKS_LISTED_PER_SESSION;
 
 /// poll.sql reads pg_locks.waitstart through to_jsonb(l), so that one text also runs on
 /// PostgreSQL 13, which lacks the column. Turning a lock row into JSON costs the server a few

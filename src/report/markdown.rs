@@ -145,7 +145,7 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
             "holds {} locks, {} listed (the poll lists {} per session)",
             s.locks.len() as u64 + s.locks_unlisted,
             s.locks.len(),
-            crate::db::LOCKS_LISTED_PER_SESSION
+            crate::model::LOCKS_LISTED_PER_SESSION
         ));
     }
     if let Some(p) = &s.progress {

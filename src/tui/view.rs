@@ -360,7 +360,7 @@ fn details_text(state: &State, a: &Analysis, s: &Session) -> Vec<TextLine<'stati
             format!(
                 "{} more locks, not listed (the poll lists {} per session, and every lock another session waits for)",
                 s.locks_unlisted,
-                crate::db::LOCKS_LISTED_PER_SESSION
+                crate::model::LOCKS_LISTED_PER_SESSION
             ),
         );
     }
