@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use crate::db::conninfo::{self, ConnParams, Overrides, ProcessEnv};
 use crate::report::Format;
 
 pub mod setup;
@@ -38,17 +39,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Poll once and print (or write) the analysis, then exit.
-    Snapshot(SnapshotArgs),
+    Snapshot(crate::command::snapshot::Args),
     /// Start a throwaway PostgreSQL, stage a stalled migration, and open the TUI on it.
-    Demo(DemoArgs),
+    Demo(crate::command::demo::Args),
     /// Record every poll to a JSON Lines file, without a screen, until SIGINT or SIGTERM.
-    Record(RecordArgs),
+    Record(crate::command::record::Args),
     /// Turn a recording into a Markdown incident report.
-    Report(ReportArgs),
+    Report(crate::command::report::Args),
     /// Print the analysis at one moment of a recording.
-    Replay(ReplayArgs),
+    Replay(crate::command::replay::Args),
     /// Before a migration runs: the lock each statement needs and who would block it now.
-    Preflight(PreflightArgs),
+    Preflight(crate::command::preflight::Args),
     /// Run a migration command under a circuit breaker: cancel its statement when it waits
     /// too long for a lock or too many sessions queue behind it, then retry.
     Guard(crate::guard::GuardArgs),
@@ -62,50 +63,6 @@ pub enum Command {
     Config(setup::ConfigArgs),
 }
 
-/// Exit 0: it can run now; 2: a statement would wait, or would scan or rewrite a large table
-/// under a lock that blocks writes (with --strict, also any warning); 1: error.
-#[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("migration").required(true).args(["sql", "command"])))]
-pub struct PreflightArgs {
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    /// The migration file to check ("-" reads stdin)
-    #[arg(long, value_name = "FILE")]
-    pub sql: Option<PathBuf>,
-    /// The statement(s) to check, separated by semicolons
-    #[arg(short = 'c', long = "command", value_name = "STATEMENT")]
-    pub command: Option<String>,
-    /// json or markdown [default: markdown on a terminal, json otherwise]
-    #[arg(long, short = 'f', value_parser = parse_format)]
-    pub format: Option<Format>,
-    /// Write to this new file instead of stdout (never overwrites)
-    #[arg(long, short = 'o')]
-    pub output: Option<PathBuf>,
-    /// Fail (exit 2) on warnings too: no lock_timeout, an index without CONCURRENTLY, ...
-    #[arg(long)]
-    pub strict: bool,
-    /// Tables with more estimated rows than this are large: scanning or rewriting one under
-    /// a lock that blocks writes fails the check
-    #[arg(long, value_name = "ROWS", default_value_t = 1_000_000)]
-    pub large_table: u64,
-    #[command(flatten)]
-    pub redact: Redact,
-}
-
-#[derive(Debug, Args)]
-pub struct RecordArgs {
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    #[command(flatten)]
-    pub analysis: AnalysisArgs,
-    /// The new recording file (never overwrites)
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: PathBuf,
-    /// Poll period: 500ms, 1s, or a bare number of seconds (200ms to 1h)
-    #[arg(long, default_value = "1s", value_parser = parse_interval)]
-    pub interval: Duration,
-}
-
 /// How a recording is analysed again when it is read back.
 #[derive(Debug, Args, Clone)]
 pub struct ReanalysisArgs {
@@ -114,80 +71,6 @@ pub struct ReanalysisArgs {
     /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m)
     #[arg(long = "long-xact", default_value = "1m", value_parser = parse_long_xact)]
     pub long_xact: Duration,
-}
-
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// A recording made by `pglocks record` or `pglocks --record`
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// Write to this new file instead of stdout (never overwrites)
-    #[arg(long, short = 'o')]
-    pub output: Option<PathBuf>,
-    #[command(flatten)]
-    pub reanalysis: ReanalysisArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct ReplayArgs {
-    /// A recording made by `pglocks record` or `pglocks --record`
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// The moment: an RFC 3339 time, HH:MM:SS (UTC), +DURATION from the start, or
-    /// first, worst or last
-    #[arg(long, value_name = "TIME")]
-    pub at: Option<String>,
-    /// json or markdown [default: markdown on a terminal, json otherwise]
-    #[arg(long, short = 'f', value_parser = parse_format)]
-    pub format: Option<Format>,
-    /// Write to this new file instead of stdout (never overwrites)
-    #[arg(long, short = 'o')]
-    pub output: Option<PathBuf>,
-    #[command(flatten)]
-    pub reanalysis: ReanalysisArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct SnapshotArgs {
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    #[command(flatten)]
-    pub analysis: AnalysisArgs,
-    /// json or markdown [default: markdown on a terminal, json otherwise]
-    #[arg(long, short = 'f', value_parser = parse_format)]
-    pub format: Option<Format>,
-    /// Write to this new file instead of stdout (never overwrites)
-    #[arg(long, short = 'o')]
-    pub output: Option<PathBuf>,
-    /// Also read Liquibase's and Knex's lock tables (the only user-table read; opt-in)
-    #[arg(long)]
-    pub check_tool_locks: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Scenario {
-    Pileup,
-    Wraparound,
-    ToolLock,
-    CicSnapshot,
-    Rewrite,
-}
-
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// How many sessions queue behind the stalled migration (0 to 90: the demo server has 100 connections)
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(0..=90))]
-    pub queued: u16,
-    /// What to stage: pileup (a migration behind a long query), wraparound (behind an
-    /// anti-wraparound autovacuum), tool-lock (migration tools' advisory locks), cic-snapshot
-    /// (CREATE INDEX CONCURRENTLY waiting for an old snapshot), rewrite (an index build
-    /// with progress, writes queued behind it)
-    #[arg(long, value_enum, default_value_t = Scenario::Pileup)]
-    pub scenario: Scenario,
-    #[command(flatten)]
-    pub redact: Redact,
-    #[command(flatten)]
-    pub tui: TuiArgs,
 }
 
 /// Where to connect, as psql takes it: a URI or conninfo string, -h -p -U -d, or PG* variables.
@@ -263,30 +146,11 @@ pub struct TuiArgs {
     pub no_mouse: bool,
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
+pub fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
 
-/// `500ms`, `1s`, `2m`, or a bare `2` meaning seconds. Any input gives a duration or a
-/// one-line error (never a panic: `Duration::from_secs_f64(1e20)` would).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let shown: String = s.chars().take(40).collect();
-    if let Ok(secs) = s.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs)
-            .ok()
-            .filter(|d| *d <= MAX_DURATION)
-            .ok_or_else(|| format!("invalid duration \"{shown}\""));
-    }
-    match humantime::parse_duration(s) {
-        Ok(d) if d <= MAX_DURATION => Ok(d),
-        Ok(_) => Err(format!("invalid duration \"{shown}\": longer than a year")),
-        Err(e) => Err(format!("invalid duration \"{shown}\": {e}")),
-    }
-}
-
-/// Nothing pglocks times is longer; also keeps every later sum and conversion in range.
-const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+pub use crate::humanize::parse_duration;
 
 /// The poll period. Below 200 ms the monitor would poll about as fast as round trips allow
 /// and become a load on the server it is watching; above an hour it shows nothing live.
@@ -325,6 +189,36 @@ fn within(d: Duration, min: Duration, max: Duration, what: &str) -> Result<Durat
         ));
     }
     Ok(d)
+}
+
+impl ReanalysisArgs {
+    pub fn options(&self) -> crate::analysis::Options {
+        crate::analysis::Options {
+            long_xact_s: self.long_xact.as_secs_f64(),
+            ..crate::analysis::Options::default()
+        }
+    }
+}
+
+impl ConnArgs {
+    /// The one server to connect to, from the arguments, the config file's [servers] and
+    /// the PG* environment, as psql would.
+    pub fn resolve(&self) -> anyhow::Result<ConnParams> {
+        if !self.servers.is_empty() {
+            anyhow::bail!(
+                "--server is read by `pglocks snapshot` only so far; the live view, record and preflight watch one server"
+            );
+        }
+        let overrides = Overrides {
+            host: self.host.clone(),
+            port: self.port.clone(),
+            user: self.user.clone(),
+            dbname: self.dbname.clone(),
+        };
+        // A name from the config file's [servers] stands for its connection string.
+        let conn = crate::config::resolve_server(self.conn.as_deref());
+        Ok(conninfo::resolve(conn.as_deref(), &overrides, &ProcessEnv)?)
+    }
 }
 
 impl AnalysisArgs {

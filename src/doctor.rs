@@ -52,7 +52,7 @@ pub async fn run(args: &DoctorArgs) -> Result<()> {
     if let Some(path) = &args.output {
         crate::output::check_new(path)?;
     }
-    let params = crate::headless::conn_params(&args.conn)?;
+    let params = args.conn.resolve()?;
     let conn = crate::db::connect(&params, &ProcessEnv).await?;
     let facts = conn.doctor_facts(args.migration_role.as_deref()).await?;
     let checks = checks(

@@ -9,9 +9,6 @@ use crate::analysis::Analysis;
 use crate::model::ReplicaLink;
 use crate::poller::{self, PollerCommand, PollerConfig, PollerEvent};
 
-mod headless;
-pub use headless::snapshot;
-
 /// libpq keywords: "host=a port=5" is a connection string, "replica=host=a" a named one.
 const CONNINFO_KEYWORDS: &[&str] = &[
     "host",
@@ -78,7 +75,7 @@ pub fn resolve_servers(
         conn: first.as_ref().map(|s| s.conninfo.clone()),
         ..conn.clone()
     };
-    let params = crate::headless::conn_params(&first_args)?;
+    let params = first_args.resolve()?;
     let name = first
         .and_then(|s| s.name)
         .unwrap_or_else(|| params.describe());

@@ -121,7 +121,7 @@ async fn run(args: &GuardArgs) -> Result<u8> {
     }
     let (record_path, report_path) = evidence_paths(args);
     crate::output::check_new(&report_path)?;
-    let params = crate::headless::conn_params(&args.conn)?;
+    let params = args.conn.resolve()?;
     // No server, no guard: the migration is not started unprotected.
     let conn = crate::db::connect(&params, &ProcessEnv)
         .await
@@ -154,7 +154,7 @@ fn write_report(record: &Path, report: &Path, redact: crate::cli::Redact) {
         redact,
         long_xact: Duration::from_secs(60),
     };
-    let written = crate::record::replay::report_text(record, &args)
+    let written = crate::record::read_back::report_text(record, &args.options(), redact.enabled)
         .and_then(|(text, _)| Ok(crate::output::write_new(report, text.as_bytes())?));
     match written {
         Ok(()) => say(&format!(

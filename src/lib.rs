@@ -5,16 +5,15 @@
 pub mod analysis;
 pub mod cli;
 pub mod cluster;
+pub mod command;
 pub mod config;
 pub mod db;
 pub mod ddl;
-pub mod demo;
 pub mod diagnose;
 pub mod doctor;
 pub mod fleet;
 pub mod graph;
 pub mod guard;
-pub mod headless;
 pub mod humanize;
 pub mod lockmode;
 pub mod migration;

@@ -2,9 +2,9 @@
 //! read back later for the incident report or to look at one moment again.
 pub mod format;
 pub mod guard;
-pub mod headless;
+pub mod read_back;
 pub mod reader;
-pub mod replay;
+pub mod session;
 pub mod timeline;
 pub mod writer;
 

@@ -100,7 +100,7 @@ proptest! {
             }
         }
         // `--at +DURATION` is read when the recording is opened.
-        let _ = format!("+{v}").parse::<pglocks::record::replay::Moment>();
+        let _ = format!("+{v}").parse::<pglocks::record::read_back::Moment>();
     }
 }
 
