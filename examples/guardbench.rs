@@ -67,7 +67,7 @@ async fn main() -> Result<()> {
             let Some(Command::Guard(args)) = Cli::try_parse_from(argv)?.command else {
                 bail!("not a guard command line");
             };
-            pglocks::guard::main(&args).await;
+            pglocks::command::guard::run(&args).await;
             let text = std::fs::read_to_string(&record)?;
             let latency = text
                 .lines()

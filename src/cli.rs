@@ -7,8 +7,6 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use crate::db::conninfo::{self, ConnParams, Overrides, ProcessEnv};
 use crate::report::Format;
 
-pub mod setup;
-
 #[derive(Debug, Parser)]
 #[command(
     name = "pglocks",
@@ -52,15 +50,15 @@ pub enum Command {
     Preflight(crate::command::preflight::Args),
     /// Run a migration command under a circuit breaker: cancel its statement when it waits
     /// too long for a lock or too many sessions queue behind it, then retry.
-    Guard(crate::guard::GuardArgs),
+    Guard(crate::command::guard::Args),
     /// Check, before you need it, what pglocks can see and do with this role on this server.
-    Doctor(setup::DoctorArgs),
+    Doctor(crate::command::doctor::Args),
     /// Print shell completions (bash, zsh, fish, powershell, elvish) to stdout.
-    Completions(setup::CompletionsArgs),
+    Completions(crate::command::completions::Args),
     /// Print the man page (roff) to stdout.
     Man,
     /// Check the config file and say which one is used; --default prints a commented one.
-    Config(setup::ConfigArgs),
+    Config(crate::command::config::Args),
 }
 
 /// How a recording is analysed again when it is read back.

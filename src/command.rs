@@ -1,7 +1,12 @@
 //! One file per command, its clap `Args` next to its `run`. main.rs dispatches to them;
 //! nothing else imports a command. A command may use anything below it.
+pub mod completions;
+pub mod config;
 pub mod demo;
+pub mod doctor;
+pub mod guard;
 pub mod live;
+pub mod man;
 pub mod preflight;
 pub mod record;
 pub mod replay;
@@ -10,7 +15,9 @@ pub mod snapshot;
 
 use std::path::Path;
 
-use anyhow::Result;
+use std::io::Write;
+
+use anyhow::{Context, Result};
 
 /// Refuses an output path that cannot be written before any work is done.
 fn check_output(path: Option<&Path>) -> Result<()> {
@@ -32,5 +39,14 @@ fn emit(path: Option<&Path>, text: &str) -> Result<()> {
 fn warn(warnings: Vec<String>) {
     for w in warnings {
         eprintln!("pglocks: warning: {w}");
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        // `pglocks man | head` closes the pipe early; that is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
     }
 }

@@ -25,7 +25,6 @@ pub mod preflight;
 pub mod record;
 pub mod redact;
 pub mod report;
-pub mod setup;
 pub mod situation;
 pub mod sqltext;
 pub mod stage;

@@ -60,7 +60,7 @@ fn main() -> ExitCode {
     };
     // The guard's exit code is the command's, or its own documented codes.
     if let Some(Command::Guard(args)) = &cli.command {
-        return runtime.block_on(pglocks::guard::main(args));
+        return runtime.block_on(command::guard::run(args));
     }
     match runtime.block_on(run(cli, config_file)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         // The doctor's report is out; 2 says "works, but only in part".
-        Err(e) if e.is::<pglocks::doctor::Degraded>() => ExitCode::from(2),
+        Err(e) if e.is::<command::doctor::Degraded>() => ExitCode::from(2),
         Err(e) => {
             let text = format!("{e:#}").replace('\n', " ");
             eprintln!("pglocks: {text}");
@@ -89,10 +89,10 @@ async fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> anyhow::Resul
         Some(Command::Preflight(args)) => command::preflight::run(&args).await,
         // Run by main() itself, which passes its exit code on.
         Some(Command::Guard(_)) => Ok(()),
-        Some(Command::Doctor(args)) => pglocks::doctor::run(&args).await,
-        Some(Command::Completions(args)) => pglocks::setup::completions(args.shell),
-        Some(Command::Man) => pglocks::setup::man(),
-        Some(Command::Config(args)) => pglocks::setup::config(&args, config_file.as_deref()),
+        Some(Command::Doctor(args)) => command::doctor::run(&args).await,
+        Some(Command::Completions(args)) => command::completions::run(&args),
+        Some(Command::Man) => command::man::run(),
+        Some(Command::Config(args)) => command::config::run(&args, config_file.as_deref()),
         None => command::live::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }
 }

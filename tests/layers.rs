@@ -36,7 +36,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "guard",
             "preflight",
             "doctor",
-            "setup",
             "config",
             "fleet",
             "main",

@@ -1,19 +1,14 @@
-//! Shell completions and the man page, generated from the clap definitions so they never
-//! drift from the flags.
+//! `pglocks man`: the man page, generated from the clap definitions so it never drifts
+//! from the flags.
 use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
+use super::write_stdout;
 use crate::cli::Cli;
 
-pub fn completions(shell: clap_complete::Shell) -> Result<()> {
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "pglocks", &mut out);
-    write_stdout(&out)
-}
-
-pub fn man() -> Result<()> {
+pub fn run() -> Result<()> {
     write_stdout(&man_page()?)
 }
 
@@ -70,36 +65,4 @@ fn roff_text(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// `pglocks config`: which file is in effect and whether it is valid; with --default, a
-/// commented file to start from.
-pub fn config(
-    args: &crate::cli::setup::ConfigArgs,
-    explicit: Option<&std::path::Path>,
-) -> Result<()> {
-    if args.default {
-        return write_stdout(crate::config::DEFAULT_FILE.as_bytes());
-    }
-    match crate::config::load(explicit)? {
-        Some((path, _)) => println!("{}: ok", path.display()),
-        None => match crate::config::default_path() {
-            Some(p) => println!(
-                "no config file ({} does not exist; `pglocks config --default > {}` writes one)",
-                p.display(),
-                p.display()
-            ),
-            None => println!("no config file (neither XDG_CONFIG_HOME nor HOME is set)"),
-        },
-    }
-    Ok(())
-}
-
-fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        // `pglocks man | head` closes the pipe early; that is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to stdout"),
-    }
 }
