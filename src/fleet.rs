@@ -65,12 +65,12 @@ impl ServerSpec {
 /// or where it points (host:port/db, never a password). Only the connection strings the
 /// user gave are used; nothing is discovered or guessed.
 pub fn resolve_servers(
-    conn: &crate::cli::ConnArgs,
+    conn: &crate::args::ConnArgs,
 ) -> anyhow::Result<Vec<(String, crate::db::conninfo::ConnParams)>> {
     use crate::db::conninfo::{Overrides, ProcessEnv, resolve};
     use anyhow::Context;
     let first = conn.conn.as_deref().map(ServerSpec::parse);
-    let first_args = crate::cli::ConnArgs {
+    let first_args = crate::args::ConnArgs {
         servers: Vec::new(),
         conn: first.as_ref().map(|s| s.conninfo.clone()),
         ..conn.clone()

@@ -3,6 +3,7 @@
 //! Data flows one way: SQL, rows, a [`model::Snapshot`], then [`analysis::Analysis`]
 //! (graph, migrations, findings), then a view or a report.
 pub mod analysis;
+pub mod args;
 pub mod cli;
 pub mod cluster;
 pub mod command;

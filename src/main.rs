@@ -90,8 +90,8 @@ async fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> anyhow::Resul
         // Run by main() itself, which passes its exit code on.
         Some(Command::Guard(_)) => Ok(()),
         Some(Command::Doctor(args)) => command::doctor::run(&args).await,
-        Some(Command::Completions(args)) => command::completions::run(&args),
-        Some(Command::Man) => command::man::run(),
+        Some(Command::Completions(args)) => command::completions::run(&args, Cli::command()),
+        Some(Command::Man) => command::man::run(Cli::command()),
         Some(Command::Config(args)) => command::config::run(&args, config_file.as_deref()),
         None => command::live::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }

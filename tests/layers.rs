@@ -32,6 +32,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "command",
             "cli",
+            "args",
             "tui",
             "guard",
             "preflight",

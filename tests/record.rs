@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::TestDb;
-use pglocks::cli::{AnalysisArgs, ReanalysisArgs};
+use pglocks::args::{AnalysisArgs, ReanalysisArgs};
 use pglocks::db::conninfo::{self, Overrides, ProcessEnv};
 use pglocks::db::{Signal, SignalOutcome};
 use pglocks::model::ActionRecord;
@@ -36,7 +36,7 @@ fn analysis_args(db: &TestDb) -> AnalysisArgs {
 
 fn reanalysis() -> ReanalysisArgs {
     ReanalysisArgs {
-        redact: pglocks::cli::Redact::default(),
+        redact: pglocks::args::Redact::default(),
         long_xact: Duration::from_secs(60),
     }
 }

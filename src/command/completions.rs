@@ -1,10 +1,9 @@
 //! `pglocks completions SHELL`: shell completions, generated from the clap definitions so
 //! they never drift from the flags.
 use anyhow::Result;
-use clap::{Args as ClapArgs, CommandFactory};
+use clap::Args as ClapArgs;
 
 use super::write_stdout;
-use crate::cli::Cli;
 
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -13,8 +12,9 @@ pub struct Args {
     pub shell: clap_complete::Shell,
 }
 
-pub fn run(args: &Args) -> Result<()> {
+/// `cli` is the whole command line (`Cli::command()`), handed in by main.rs.
+pub fn run(args: &Args, mut cli: clap::Command) -> Result<()> {
     let mut out = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "pglocks", &mut out);
+    clap_complete::generate(args.shell, &mut cli, "pglocks", &mut out);
     write_stdout(&out)
 }

@@ -2,7 +2,7 @@
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 
-use crate::cli::{AnalysisArgs, Redact, TuiArgs};
+use crate::args::{AnalysisArgs, Redact, TuiArgs};
 use crate::cluster::Cluster;
 use crate::db::conninfo::{Overrides, ProcessEnv, resolve};
 use crate::stage::{Stage, causes, migration_pileup};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args as ClapArgs;
 
-use crate::cli::{ConnArgs, Redact, parse_format};
+use crate::args::{ConnArgs, Redact, parse_format};
 use crate::db::conninfo::ProcessEnv;
 use crate::doctor::{Report, Status, checks, render};
 use crate::output::write_new;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 
-use crate::cli::{ConnArgs, ReanalysisArgs, Redact, parse_duration, parse_interval};
+use crate::args::{ConnArgs, ReanalysisArgs, Redact, parse_duration, parse_interval};
 use crate::db::conninfo::ProcessEnv;
 use crate::guard::breaker::Limits;
 use crate::guard::retry::{Backoff, parse_backoff};

@@ -1,5 +1,5 @@
 //! The live view (`pglocks` with no command): one server, or several with `--server`.
-use crate::cli::{AnalysisArgs, ConnArgs, TuiArgs};
+use crate::args::{AnalysisArgs, ConnArgs, TuiArgs};
 
 pub async fn run(conn: &ConnArgs, analysis: &AnalysisArgs, tui: &TuiArgs) -> anyhow::Result<()> {
     if !conn.servers.is_empty() {

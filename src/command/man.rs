@@ -3,19 +3,17 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use clap::CommandFactory;
 
 use super::write_stdout;
-use crate::cli::Cli;
 
-pub fn run() -> Result<()> {
-    write_stdout(&man_page()?)
+/// `cli` is the whole command line (`Cli::command()`), handed in by main.rs.
+pub fn run(cli: clap::Command) -> Result<()> {
+    write_stdout(&man_page(cli)?)
 }
 
 /// pglocks(1), one page with every subcommand's options in it: the page people reach for
 /// on a jump host is the one `man pglocks` opens.
-pub fn man_page() -> Result<Vec<u8>> {
-    let cmd = Cli::command();
+pub fn man_page(cmd: clap::Command) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let man = clap_mangen::Man::new(cmd.clone());
     man.render(&mut out).context("cannot render the man page")?;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, bail};
 use clap::Args as ClapArgs;
 
-use crate::cli::{ConnArgs, Redact, parse_format};
+use crate::args::{ConnArgs, Redact, parse_format};
 use crate::db::conninfo::ProcessEnv;
 use crate::ddl;
 use crate::output::write_new;

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cli::{AnalysisArgs, ConnArgs, parse_interval};
+use crate::args::{AnalysisArgs, ConnArgs, parse_interval};
 use crate::poller::PollerConfig;
 use crate::record::session;
 

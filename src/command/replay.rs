@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args as ClapArgs;
 
 use super::{check_output, emit, warn};
-use crate::cli::{ReanalysisArgs, parse_format};
+use crate::args::{ReanalysisArgs, parse_format};
 use crate::record::read_back::{Moment, find};
 use crate::report::{self, Format};
 

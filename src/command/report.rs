@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args as ClapArgs;
 
 use super::{check_output, emit, warn};
-use crate::cli::ReanalysisArgs;
+use crate::args::ReanalysisArgs;
 use crate::record::read_back::report_text;
 
 #[derive(Debug, ClapArgs)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args as ClapArgs;
 
-use crate::cli::{AnalysisArgs, ConnArgs, parse_format};
+use crate::args::{AnalysisArgs, ConnArgs, parse_format};
 use crate::db::conninfo::ProcessEnv;
 use crate::output::write_new;
 use crate::pipeline::analysed;

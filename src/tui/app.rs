@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::state::State;
 use super::update::{Effect, Msg, update};
 use super::{terminal, view};
-use crate::cli::{AnalysisArgs, TuiArgs};
+use crate::args::{AnalysisArgs, TuiArgs};
 use crate::db::conninfo::ConnParams;
 use crate::output::{WriteError, write_new};
 use crate::poller::{self, PollerCommand, PollerConfig, PollerEvent};
