@@ -12,6 +12,7 @@ pub mod db;
 pub mod ddl;
 pub mod diagnose;
 pub mod doctor;
+pub mod document;
 pub mod fleet;
 pub mod graph;
 pub mod guard;

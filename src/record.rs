@@ -1,7 +1,7 @@
 //! Recordings: every poll (and every action) of an incident appended to a JSON Lines file,
 //! read back later for the incident report or to look at one moment again.
 pub mod format;
-pub mod guard;
+pub use crate::document::guard;
 pub mod read_back;
 pub mod reader;
 pub mod session;
