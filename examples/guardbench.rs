@@ -67,7 +67,7 @@ async fn main() -> Result<()> {
             let Some(Command::Guard(args)) = Cli::try_parse_from(argv)?.command else {
                 bail!("not a guard command line");
             };
-            pglocks::guard::main(&args).await;
+            pglocks::command::guard::run(&args).await;
             let text = std::fs::read_to_string(&record)?;
             let latency = text
                 .lines()
@@ -77,7 +77,7 @@ async fn main() -> Result<()> {
                 .with_context(|| format!("round {round}: no cancel recorded in {record}"))?;
             latencies.push(latency);
         }
-        let target = pglocks::cli::parse_duration(interval)
+        let target = pglocks::args::parse_duration(interval)
             .map_err(anyhow::Error::msg)?
             .as_secs_f64()
             * 1000.0

@@ -9,9 +9,6 @@ use crate::analysis::Analysis;
 use crate::model::ReplicaLink;
 use crate::poller::{self, PollerCommand, PollerConfig, PollerEvent};
 
-mod headless;
-pub use headless::snapshot;
-
 /// libpq keywords: "host=a port=5" is a connection string, "replica=host=a" a named one.
 const CONNINFO_KEYWORDS: &[&str] = &[
     "host",
@@ -68,17 +65,17 @@ impl ServerSpec {
 /// or where it points (host:port/db, never a password). Only the connection strings the
 /// user gave are used; nothing is discovered or guessed.
 pub fn resolve_servers(
-    conn: &crate::cli::ConnArgs,
+    conn: &crate::args::ConnArgs,
 ) -> anyhow::Result<Vec<(String, crate::db::conninfo::ConnParams)>> {
     use crate::db::conninfo::{Overrides, ProcessEnv, resolve};
     use anyhow::Context;
     let first = conn.conn.as_deref().map(ServerSpec::parse);
-    let first_args = crate::cli::ConnArgs {
+    let first_args = crate::args::ConnArgs {
         servers: Vec::new(),
         conn: first.as_ref().map(|s| s.conninfo.clone()),
         ..conn.clone()
     };
-    let params = crate::headless::conn_params(&first_args)?;
+    let params = first_args.resolve()?;
     let name = first
         .and_then(|s| s.name)
         .unwrap_or_else(|| params.describe());

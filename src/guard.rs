@@ -2,7 +2,8 @@
 //! The command runs as a child process; the guard finds its backends on the server, and
 //! when one of them waits too long for a lock, or too many sessions queue behind it, it
 //! cancels that statement from outside (whatever tool, driver or pooler the command uses),
-//! then retries the command once the blockers it saw are gone.
+//! then retries the command once the blockers it saw are gone. The command line and the
+//! evidence files are `command::guard`.
 pub mod attempt;
 pub mod backends;
 pub mod breaker;
@@ -10,161 +11,35 @@ pub mod proc_net;
 pub mod retry;
 mod status;
 
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
-
-use anyhow::{Context, Result};
-use clap::Args;
-
-use crate::cli::{ConnArgs, ReanalysisArgs, parse_duration};
-use crate::db::conninfo::ProcessEnv;
-use crate::record::guard::{GuardEvent, GuardLine};
-use crate::record::{Header, Recorder};
 
 /// The breaker cancelled every attempt: the command never got through. (EX_TEMPFAIL: try
 /// again later.) Any other exit code is the command's own.
 pub const EXIT_RETRIES_EXHAUSTED: u8 = 75;
 
-/// Exit codes: the command's own; 75 when every attempt was cancelled by the breaker (or
-/// its blockers never went away); 1 when the guard itself could not start.
-#[derive(Debug, Args)]
-pub struct GuardArgs {
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    /// Cancel the command's statement once it has waited this long for a lock
-    #[arg(long, default_value = "3s", value_parser = parse_duration, value_name = "DURATION")]
-    pub max_lock_wait: Duration,
-    /// Cancel it once more than this many sessions queue behind its pending lock
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub max_queue: usize,
-    /// Run the command again at most this many times after the breaker cancelled it
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: u32,
-    /// Wait before a retry: exponential from the first bound, capped at the second, with
-    /// jitter
-    #[arg(long, default_value = "1s..60s", value_parser = retry::parse_backoff, value_name = "MIN..MAX")]
-    pub backoff: retry::Backoff,
-    /// Before a retry, wait at most this long for the blockers the breaker saw to end
-    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
-    pub blocker_wait: Duration,
-    /// Terminate a root blocker of the command that has been idle in transaction at least
-    /// this long (and nothing else); off by default
-    #[arg(long, value_parser = parse_duration, value_name = "AGE")]
-    pub terminate_idle_blockers: Option<Duration>,
-    /// Also count backends whose application_name contains this, started after the attempt
-    #[arg(long, value_name = "NAME")]
-    pub migration_app: Option<String>,
-    /// Also count backends of this role, started after the attempt
-    #[arg(long, value_name = "ROLE")]
-    pub migration_user: Option<String>,
-    /// Poll period
-    #[arg(long, default_value = "500ms", value_parser = crate::cli::parse_interval)]
-    pub interval: Duration,
-    /// Say what the breaker would do, and never signal anyone
-    #[arg(long)]
-    pub dry_run: bool,
-    #[command(flatten)]
-    pub redact: crate::cli::Redact,
-    /// The recording to write [default: pglocks-guard-TIME-PID.jsonl in --evidence-dir]; the
-    /// incident report goes beside it as .md
-    #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
-    /// Where the recording and the incident report go
-    #[arg(long, default_value = ".", value_name = "DIR")]
-    pub evidence_dir: PathBuf,
-    /// The migration command and its arguments, after --
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+/// What the guard is told to do, whatever asked for it (the command line today).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The migration command and its arguments.
     pub command: Vec<String>,
+    pub limits: breaker::Limits,
+    pub interval: Duration,
+    pub retries: u32,
+    pub backoff: retry::Backoff,
+    pub blocker_wait: Duration,
+    pub dry_run: bool,
+    pub redact: bool,
+    pub migration_app: Option<String>,
+    pub migration_user: Option<String>,
+}
+
+/// Clears the live status line, so that a last error stands on a line of its own.
+pub fn clear_status() {
+    status::clear();
 }
 
 /// Prints the guard's own line on stderr, clearing the live status first.
 pub fn say(text: &str) {
     status::clear();
     eprintln!("pglocks: {}", crate::humanize::inert(text));
-}
-
-pub async fn main(args: &GuardArgs) -> ExitCode {
-    match run(args).await {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            status::clear();
-            eprintln!("pglocks: {}", format!("{e:#}").replace('\n', " "));
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn evidence_paths(args: &GuardArgs) -> (PathBuf, PathBuf) {
-    let record = args.record.clone().unwrap_or_else(|| {
-        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-        args.evidence_dir.join(format!(
-            "pglocks-guard-{stamp}-{}.jsonl",
-            std::process::id()
-        ))
-    });
-    let name = record
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = name
-        .strip_suffix(".jsonl.gz")
-        .or_else(|| name.strip_suffix(".jsonl"))
-        .unwrap_or(&name);
-    let report = record.with_file_name(format!("{stem}.md"));
-    (record, report)
-}
-
-async fn run(args: &GuardArgs) -> Result<u8> {
-    if args.command.first().is_none_or(String::is_empty) {
-        anyhow::bail!("no command to run: pglocks guard [CONN] [options] -- COMMAND [ARGS...]");
-    }
-    let (record_path, report_path) = evidence_paths(args);
-    crate::output::check_new(&report_path)?;
-    let params = crate::headless::conn_params(&args.conn)?;
-    // No server, no guard: the migration is not started unprotected.
-    let conn = crate::db::connect(&params, &ProcessEnv)
-        .await
-        .context("the guard cannot watch the server, so the command was not started")?;
-    let header = Header::new(conn.target.clone(), args.interval, None, false);
-    let recorder = Recorder::create(&record_path, &header)?;
-    let mut guard = attempt::Guard::new(args, params, conn, recorder.sink());
-    let (code, why) = guard.run_all().await;
-    guard.record(GuardLine::new(
-        guard.attempts(),
-        GuardEvent::Exit {
-            code: i32::from(code),
-            why: why.clone(),
-        },
-    ));
-    drop(guard);
-    say(&format!("exit {code}: {why}"));
-    let summary = tokio::task::spawn_blocking(move || recorder.finish())
-        .await
-        .unwrap_or_default();
-    if let Some(e) = summary.error {
-        say(&format!("recording {}: {e}", record_path.display()));
-    }
-    write_report(&record_path, &report_path, args.redact);
-    Ok(code)
-}
-
-fn write_report(record: &Path, report: &Path, redact: crate::cli::Redact) {
-    let args = ReanalysisArgs {
-        redact,
-        long_xact: Duration::from_secs(60),
-    };
-    let written = crate::record::replay::report_text(record, &args)
-        .and_then(|(text, _)| Ok(crate::output::write_new(report, text.as_bytes())?));
-    match written {
-        Ok(()) => say(&format!(
-            "recording: {}; incident report: {}",
-            record.display(),
-            report.display()
-        )),
-        Err(e) => say(&format!(
-            "recording: {}; no incident report: {e:#}",
-            record.display()
-        )),
-    }
 }

@@ -83,6 +83,27 @@ pub fn estimated_rows(n: Option<f64>) -> String {
     n.map(count).unwrap_or_else(|| "unknown".into())
 }
 
+/// `500ms`, `1s`, `2m`, or a bare `2` meaning seconds. Any input gives a duration or a
+/// one-line error (never a panic: `Duration::from_secs_f64(1e20)` would).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let shown: String = s.chars().take(40).collect();
+    if let Ok(secs) = s.parse::<f64>() {
+        return std::time::Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| *d <= MAX_DURATION)
+            .ok_or_else(|| format!("invalid duration \"{shown}\""));
+    }
+    match humantime::parse_duration(s) {
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        Ok(_) => Err(format!("invalid duration \"{shown}\": longer than a year")),
+        Err(e) => Err(format!("invalid duration \"{shown}\": {e}")),
+    }
+}
+
+/// Nothing pglocks times is longer; also keeps every later sum and conversion in range.
+const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(366 * 24 * 3600);
+
 #[cfg(test)]
 mod tests {
     use super::*;

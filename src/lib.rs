@@ -3,18 +3,19 @@
 //! Data flows one way: SQL, rows, a [`model::Snapshot`], then [`analysis::Analysis`]
 //! (graph, migrations, findings), then a view or a report.
 pub mod analysis;
+pub mod args;
 pub mod cli;
 pub mod cluster;
+pub mod command;
 pub mod config;
 pub mod db;
 pub mod ddl;
-pub mod demo;
 pub mod diagnose;
 pub mod doctor;
+pub mod document;
 pub mod fleet;
 pub mod graph;
 pub mod guard;
-pub mod headless;
 pub mod humanize;
 pub mod lockmode;
 pub mod migration;
@@ -26,7 +27,6 @@ pub mod preflight;
 pub mod record;
 pub mod redact;
 pub mod report;
-pub mod setup;
 pub mod situation;
 pub mod sqltext;
 pub mod stage;

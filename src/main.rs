@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches};
 use pglocks::cli::{Cli, Command};
+use pglocks::command;
 
 fn main() -> ExitCode {
     let (config_file, args) = pglocks::config::split_args(std::env::args_os().collect());
@@ -59,17 +60,17 @@ fn main() -> ExitCode {
     };
     // The guard's exit code is the command's, or its own documented codes.
     if let Some(Command::Guard(args)) = &cli.command {
-        return runtime.block_on(pglocks::guard::main(args));
+        return runtime.block_on(command::guard::run(args));
     }
     match runtime.block_on(run(cli, config_file)) {
         Ok(()) => ExitCode::SUCCESS,
         // The preflight's report is out; 2 tells a deploy pipeline "not now".
-        Err(e) if e.is::<pglocks::preflight::GateClosed>() => {
+        Err(e) if e.is::<command::preflight::GateClosed>() => {
             eprintln!("pglocks: {e}");
             ExitCode::from(2)
         }
         // The doctor's report is out; 2 says "works, but only in part".
-        Err(e) if e.is::<pglocks::doctor::Degraded>() => ExitCode::from(2),
+        Err(e) if e.is::<command::doctor::Degraded>() => ExitCode::from(2),
         Err(e) => {
             let text = format!("{e:#}").replace('\n', " ");
             eprintln!("pglocks: {text}");
@@ -80,18 +81,18 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli, config_file: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     match cli.command {
-        Some(Command::Snapshot(args)) => pglocks::headless::snapshot(&args).await,
-        Some(Command::Demo(args)) => pglocks::demo::run(&args).await,
-        Some(Command::Record(args)) => pglocks::record::headless::record(&args).await,
-        Some(Command::Report(args)) => pglocks::record::replay::report(&args),
-        Some(Command::Replay(args)) => pglocks::record::replay::replay(&args).await,
-        Some(Command::Preflight(args)) => pglocks::preflight::run(&args).await,
+        Some(Command::Snapshot(args)) => command::snapshot::run(&args).await,
+        Some(Command::Demo(args)) => command::demo::run(&args).await,
+        Some(Command::Record(args)) => command::record::run(&args).await,
+        Some(Command::Report(args)) => command::report::run(&args),
+        Some(Command::Replay(args)) => command::replay::run(&args).await,
+        Some(Command::Preflight(args)) => command::preflight::run(&args).await,
         // Run by main() itself, which passes its exit code on.
         Some(Command::Guard(_)) => Ok(()),
-        Some(Command::Doctor(args)) => pglocks::doctor::run(&args).await,
-        Some(Command::Completions(args)) => pglocks::setup::completions(args.shell),
-        Some(Command::Man) => pglocks::setup::man(),
-        Some(Command::Config(args)) => pglocks::setup::config(&args, config_file.as_deref()),
-        None => pglocks::tui::run(&cli.conn, &cli.analysis, &cli.tui).await,
+        Some(Command::Doctor(args)) => command::doctor::run(&args).await,
+        Some(Command::Completions(args)) => command::completions::run(&args, Cli::command()),
+        Some(Command::Man) => command::man::run(Cli::command()),
+        Some(Command::Config(args)) => command::config::run(&args, config_file.as_deref()),
+        None => command::live::run(&cli.conn, &cli.analysis, &cli.tui).await,
     }
 }

@@ -13,12 +13,6 @@ pub use lock_row::ToolLockRow;
 pub use progress::{Progress, Tracker as ProgressTracker};
 pub use replication::{ReplayWait, ReplicaLink, Replication, STARTUP_NOT_SIGNALLED, StandbyStatus};
 
-/// How many of one session's locks the poll lists (poll.sql says 200 in its text): enough
-/// for the details pane and a snapshot, few enough that a session holding 50,000 locks
-/// costs neither the server's join nor the wire. Locks on a target some session waits for
-/// are listed beyond it, as the wait graph needs them.
-pub const LOCKS_LISTED_PER_SESSION: u64 = 200;
-
 /// Text read from pg_stat_activity and pg_locks. Most of it (states, wait events, lock
 /// modes, user and database names) fits in 24 bytes, which CompactString keeps inline: a
 /// poll of 1,200 sessions then makes a few thousand allocations instead of fifteen
@@ -27,6 +21,12 @@ pub type Text = compact_str::CompactString;
 
 /// Stands in for every prepared transaction: pg_blocking_pids reports them as pid 0.
 pub const PREPARED_XACT_PID: i32 = 0;
+
+/// How many of one session's locks the poll lists (poll.sql says 200 in its text): enough
+/// for the details pane and a snapshot, few enough that a session holding 50,000 locks
+/// costs neither the server's join nor the wire. Locks on a target some session waits for
+/// are listed beyond it, as the wait graph needs them.
+pub const LOCKS_LISTED_PER_SESSION: u64 = 200;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerInfo {

@@ -1,10 +1,10 @@
 //! Recordings: every poll (and every action) of an incident appended to a JSON Lines file,
 //! read back later for the incident report or to look at one moment again.
 pub mod format;
-pub mod guard;
-pub mod headless;
+pub use crate::document::guard;
+pub mod read_back;
 pub mod reader;
-pub mod replay;
+pub mod session;
 pub mod timeline;
 pub mod writer;
 

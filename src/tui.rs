@@ -13,13 +13,3 @@ pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod view;
-
-use crate::cli::{AnalysisArgs, ConnArgs, TuiArgs};
-
-pub async fn run(conn: &ConnArgs, analysis: &AnalysisArgs, tui: &TuiArgs) -> anyhow::Result<()> {
-    if !conn.servers.is_empty() {
-        return app::run_fleet(crate::fleet::resolve_servers(conn)?, analysis, tui).await;
-    }
-    let params = crate::headless::conn_params(conn)?;
-    app::run(params, analysis, tui).await
-}

@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use clap::Parser;
-use pglocks::cli::{Cli, Command as Sub, MAX_INTERVAL, MAX_LONG_XACT, MIN_INTERVAL, MIN_LONG_XACT};
+use pglocks::args::{MAX_INTERVAL, MAX_LONG_XACT, MIN_INTERVAL, MIN_LONG_XACT};
+use pglocks::cli::{Cli, Command as Sub};
 use proptest::prelude::*;
 
 /// (arguments before the value, flag) for every duration and number flag.
@@ -100,7 +101,7 @@ proptest! {
             }
         }
         // `--at +DURATION` is read when the recording is opened.
-        let _ = format!("+{v}").parse::<pglocks::record::replay::Moment>();
+        let _ = format!("+{v}").parse::<pglocks::record::read_back::Moment>();
     }
 }
 

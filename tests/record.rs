@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::TestDb;
-use pglocks::cli::{AnalysisArgs, ReanalysisArgs};
+use pglocks::args::{AnalysisArgs, ReanalysisArgs};
 use pglocks::db::conninfo::{self, Overrides, ProcessEnv};
 use pglocks::db::{Signal, SignalOutcome};
 use pglocks::model::ActionRecord;
 use pglocks::poller::PollerConfig;
-use pglocks::record::replay::{self, Moment};
-use pglocks::record::{ActionLine, Entry, headless, reader};
+use pglocks::record::read_back::{self, Moment};
+use pglocks::record::{ActionLine, Entry, reader, session};
 use pglocks::report::json::SnapshotDoc;
 use pglocks::stage::{MigrationPileup, migration_pileup};
 
@@ -36,7 +36,7 @@ fn analysis_args(db: &TestDb) -> AnalysisArgs {
 
 fn reanalysis() -> ReanalysisArgs {
     ReanalysisArgs {
-        redact: pglocks::cli::Redact::default(),
+        redact: pglocks::args::Redact::default(),
         long_xact: Duration::from_secs(60),
     }
 }
@@ -92,7 +92,8 @@ async fn record_resolved_incident(db: &TestDb, dir: &Path) -> (PathBuf, Migratio
     let signaller = db.monitor().await;
     let path = dir.join("incident.jsonl");
     let args = analysis_args(db);
-    let recorder = headless::open(&path, "test".into(), INTERVAL, &args).unwrap();
+    let recorder =
+        session::open(&path, "test".into(), INTERVAL, args.database.clone(), false).unwrap();
     let sink = recorder.sink();
     let config = PollerConfig {
         params: conninfo::resolve(Some(&db.dsn()), &Overrides::default(), &ProcessEnv).unwrap(),
@@ -103,7 +104,7 @@ async fn record_resolved_incident(db: &TestDb, dir: &Path) -> (PathBuf, Migratio
         record: Some(recorder.sink()),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(headless::run(config, recorder, async move {
+    let task = tokio::spawn(session::run(config, recorder, async move {
         let _ = stop_rx.await;
     }));
 
@@ -200,7 +201,7 @@ async fn recording_shows_blocked_then_terminate_then_unblocked() {
         assert!(doc.actions.is_empty(), "actions have lines of their own");
     }
 
-    let (report, warnings) = replay::report_text(&path, &reanalysis()).unwrap();
+    let (report, warnings) = read_back::report_text(&path, &reanalysis().options(), false).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     check_mermaid(&report);
     let mut settings = insta::Settings::clone_current();
@@ -302,7 +303,8 @@ fn the_checked_in_recording_stays_readable() {
         1
     );
     assert!(all.iter().filter_map(snapshot).count() >= 3);
-    let (report, warnings) = replay::report_text(Path::new(SAMPLE), &reanalysis()).unwrap();
+    let (report, warnings) =
+        read_back::report_text(Path::new(SAMPLE), &reanalysis().options(), false).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     check_mermaid(&report);
     insta::assert_snapshot!("sample_report", report);
@@ -311,18 +313,18 @@ fn the_checked_in_recording_stays_readable() {
 #[test]
 fn replay_finds_the_moment_asked_for() {
     let path = Path::new(SAMPLE);
-    let (worst, _, _) = replay::find(path, &Moment::Worst).unwrap();
+    let (worst, _, _) = read_back::find(path, &Moment::Worst).unwrap();
     assert!(!worst.edges.is_empty());
-    let (first, none, _) = replay::find(path, &Moment::First).unwrap();
-    let (last, actions, _) = replay::find(path, &Moment::Last).unwrap();
+    let (first, none, _) = read_back::find(path, &Moment::First).unwrap();
+    let (last, actions, _) = read_back::find(path, &Moment::Last).unwrap();
     assert!(first.taken_at < last.taken_at);
     assert!(none.is_empty(), "no action before the first poll");
     assert_eq!(actions.len(), 1);
     assert!(last.edges.is_empty(), "the sample ends resolved");
-    let (same, _, _) = replay::find(path, &Moment::At(worst.taken_at)).unwrap();
+    let (same, _, _) = read_back::find(path, &Moment::At(worst.taken_at)).unwrap();
     assert_eq!(same.taken_at, worst.taken_at);
     let before = first.taken_at - chrono::Duration::seconds(1);
-    let err = replay::find(path, &Moment::At(before)).unwrap_err();
+    let err = read_back::find(path, &Moment::At(before)).unwrap_err();
     assert!(err.to_string().contains("before the first poll"), "{err}");
 }
 

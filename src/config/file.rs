@@ -47,7 +47,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
     })?;
     let duration = |name: &str, v: &Option<Spanned<String>>| -> Result<(), String> {
         match v {
-            Some(v) => crate::cli::parse_duration(v.get_ref())
+            Some(v) => crate::humanize::parse_duration(v.get_ref())
                 .map(|_| ())
                 .map_err(|e| format!("{}: defaults.{name}: {e}", line_of(text, v.span().start))),
             None => Ok(()),

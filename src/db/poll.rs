@@ -74,6 +74,7 @@ impl Connection {
     }
 }
 
+// The cap is part of what a Session says (model.rs); poll.sql spells the same number.
 pub use crate::model::LOCKS_LISTED_PER_SESSION;
 
 /// poll.sql reads pg_locks.waitstart through to_jsonb(l), so that one text also runs on

@@ -3,9 +3,9 @@
 //! queries (lag grows until max_standby_streaming_delay cancels them), or standby queries
 //! queue behind the replayed lock. On the primary, hot_standby_feedback lets a standby's
 //! oldest query hold back vacuum.
-use crate::analysis::Situation;
 use crate::humanize::{age, count, first_line, opt_age, plural};
 use crate::model::{ReplayWait, ReplicaLink, StandbyStatus};
+use crate::situation::Situation;
 
 use super::{Finding, Severity, finding};
 

@@ -11,7 +11,7 @@ use tokio::signal::unix::{Signal as UnixSignal, SignalKind, signal};
 use super::backends::{self, Backend, Rules};
 use super::breaker::{self, Action, Limits, Verdict, secs};
 use super::retry::{Backoff, Jitter};
-use super::{EXIT_RETRIES_EXHAUSTED, GuardArgs, proc_net, say, status};
+use super::{EXIT_RETRIES_EXHAUSTED, Plan, proc_net, say, status};
 use crate::analysis::{Analysis, Options, Situation};
 use crate::db::conninfo::{ConnParams, ProcessEnv};
 use crate::db::{self, Connection, GuardCancel, Signal};
@@ -103,29 +103,25 @@ impl Guard {
         self.sink.snapshot(&Analysis::of(s, &opts));
     }
 
-    pub fn new(args: &GuardArgs, params: ConnParams, conn: Connection, sink: RecordSink) -> Guard {
+    pub fn new(plan: Plan, params: ConnParams, conn: Connection, sink: RecordSink) -> Guard {
         let appname = match std::env::var_os("PGAPPNAME") {
             Some(_) => None,
             None => Some(format!("pglocks-guard-{}", std::process::id())),
         };
         Guard {
-            command: args.command.clone(),
+            command: plan.command,
             params,
             conn: Some(conn),
             sink,
-            limits: Limits {
-                max_lock_wait: args.max_lock_wait,
-                max_queue: args.max_queue,
-                terminate_idle: args.terminate_idle_blockers,
-            },
-            interval: args.interval,
-            retries: args.retries,
-            backoff: args.backoff,
-            blocker_wait: args.blocker_wait,
-            dry_run: args.dry_run,
-            redact: args.redact.enabled,
-            app: args.migration_app.clone(),
-            user: args.migration_user.clone(),
+            limits: plan.limits,
+            interval: plan.interval,
+            retries: plan.retries,
+            backoff: plan.backoff,
+            blocker_wait: plan.blocker_wait,
+            dry_run: plan.dry_run,
+            redact: plan.redact,
+            app: plan.migration_app,
+            user: plan.migration_user,
             appname,
             own_group: !std::io::stdin().is_terminal(),
             attempt: 0,

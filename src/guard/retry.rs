@@ -14,8 +14,8 @@ pub fn parse_backoff(s: &str) -> Result<Backoff, String> {
         Some((lo, hi)) => (lo, hi),
         None => (s, s),
     };
-    let min = crate::cli::parse_duration(lo)?;
-    let max = crate::cli::parse_duration(hi)?;
+    let min = crate::humanize::parse_duration(lo)?;
+    let max = crate::humanize::parse_duration(hi)?;
     if min > max {
         return Err(format!(
             "invalid backoff \"{s}\": the first bound is larger"

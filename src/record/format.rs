@@ -6,63 +6,17 @@
 //! - `pglocks.snapshot/1`: one poll, exactly the document `pglocks snapshot --format json`
 //!   prints (without its `actions`, which have lines of their own).
 //! - `pglocks.action/1`: a terminate or cancel the engineer sent, with its verified result.
-//! - `pglocks.guard/1`: what `pglocks guard` did (see record/guard.rs).
+//! - `pglocks.guard/1`: what `pglocks guard` did (see document/guard.rs).
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::db::SignalOutcome;
 use crate::model::ActionRecord;
 use crate::report::json::SnapshotDoc;
 
-pub const HEADER: &str = "pglocks.recording/1";
+pub use crate::document::recording::{ACTION, ActionLine, HEADER, Header};
 pub const SNAPSHOT: &str = crate::report::json::FORMAT;
-pub const ACTION: &str = "pglocks.action/1";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Header {
-    pub format: String,
-    pub started_at: DateTime<Utc>,
-    /// The pglocks version that wrote the file.
-    pub pglocks: String,
-    /// user@host:port/db, or "redacted"; never a password.
-    pub target: String,
-    pub interval_ms: u64,
-    #[serde(default)]
-    pub database: Option<String>,
-    #[serde(default)]
-    pub redacted: bool,
-}
-
-impl Header {
-    pub fn new(
-        target: String,
-        interval: std::time::Duration,
-        database: Option<String>,
-        redacted: bool,
-    ) -> Header {
-        Header {
-            format: HEADER.into(),
-            started_at: Utc::now(),
-            pglocks: env!("CARGO_PKG_VERSION").into(),
-            target: if redacted { "redacted".into() } else { target },
-            interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
-            database,
-            redacted,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActionLine {
-    pub format: String,
-    #[serde(flatten)]
-    pub action: ActionRecord,
-    /// The result as a stable word for scripts: terminated, cancelled, still_alive,
-    /// not_permitted, already_gone, refused, not_sent or unknown. `result` says it in a sentence.
-    #[serde(default)]
-    pub outcome: Option<String>,
-}
-
+// The constructor from a signal's outcome stays with the writer: the outcome is db's.
 impl ActionLine {
     pub fn new(action: ActionRecord, outcome: Option<&SignalOutcome>) -> ActionLine {
         ActionLine {
@@ -92,7 +46,7 @@ pub enum Entry {
     Header(Header),
     Snapshot(Box<SnapshotDoc>),
     Action(ActionLine),
-    Guard(super::guard::GuardLine),
+    Guard(crate::document::guard::GuardLine),
 }
 
 impl Entry {

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::markdown::cell;
-use crate::record::guard::{GuardEvent, GuardLine, exit_words};
+use crate::document::guard::{GuardEvent, GuardLine, exit_words};
 
 pub fn section(out: &mut String, lines: &[GuardLine]) {
     if lines.is_empty() {

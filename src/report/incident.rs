@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::markdown::{self, cell, escape};
 use super::mermaid;
+use crate::document::story::{EventKind, Story};
 use crate::humanize::{age, first_line, plural};
-use crate::record::timeline::{EventKind, Story};
 
 pub fn render(story: &Story) -> String {
     let clock = Clock::new(story);

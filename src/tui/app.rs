@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::state::State;
 use super::update::{Effect, Msg, update};
 use super::{terminal, view};
-use crate::cli::{AnalysisArgs, TuiArgs};
+use crate::args::{AnalysisArgs, TuiArgs};
 use crate::db::conninfo::ConnParams;
 use crate::output::{WriteError, write_new};
 use crate::poller::{self, PollerCommand, PollerConfig, PollerEvent};
@@ -40,11 +40,12 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
     state.theme = tui.theme.with_env();
     state.mouse = !tui.no_mouse;
     // Declared before the terminal guard, so it is closed after the terminal is restored.
-    let recorder = crate::record::headless::open_for_tui(
+    let recorder = crate::record::session::open_for_tui(
         tui.record.as_deref(),
         params.describe(),
         tui.interval,
-        analysis,
+        analysis.database.clone(),
+        analysis.redact.enabled,
     )?;
     state.recording = recorder.as_ref().map(|r| r.path().display().to_string());
     let (polls, commands) = poller::spawn(PollerConfig {

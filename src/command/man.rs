@@ -1,26 +1,19 @@
-//! Shell completions and the man page, generated from the clap definitions so they never
-//! drift from the flags.
+//! `pglocks man`: the man page, generated from the clap definitions so it never drifts
+//! from the flags.
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use clap::CommandFactory;
 
-use crate::cli::Cli;
+use super::write_stdout;
 
-pub fn completions(shell: clap_complete::Shell) -> Result<()> {
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "pglocks", &mut out);
-    write_stdout(&out)
-}
-
-pub fn man() -> Result<()> {
-    write_stdout(&man_page()?)
+/// `cli` is the whole command line (`Cli::command()`), handed in by main.rs.
+pub fn run(cli: clap::Command) -> Result<()> {
+    write_stdout(&man_page(cli)?)
 }
 
 /// pglocks(1), one page with every subcommand's options in it: the page people reach for
 /// on a jump host is the one `man pglocks` opens.
-pub fn man_page() -> Result<Vec<u8>> {
-    let cmd = Cli::command();
+pub fn man_page(cmd: clap::Command) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let man = clap_mangen::Man::new(cmd.clone());
     man.render(&mut out).context("cannot render the man page")?;
@@ -70,36 +63,4 @@ fn roff_text(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// `pglocks config`: which file is in effect and whether it is valid; with --default, a
-/// commented file to start from.
-pub fn config(
-    args: &crate::cli::setup::ConfigArgs,
-    explicit: Option<&std::path::Path>,
-) -> Result<()> {
-    if args.default {
-        return write_stdout(crate::config::DEFAULT_FILE.as_bytes());
-    }
-    match crate::config::load(explicit)? {
-        Some((path, _)) => println!("{}: ok", path.display()),
-        None => match crate::config::default_path() {
-            Some(p) => println!(
-                "no config file ({} does not exist; `pglocks config --default > {}` writes one)",
-                p.display(),
-                p.display()
-            ),
-            None => println!("no config file (neither XDG_CONFIG_HOME nor HOME is set)"),
-        },
-    }
-    Ok(())
-}
-
-fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        // `pglocks man | head` closes the pipe early; that is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to stdout"),
-    }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
+use super::Args;
 use crate::analysis::Analysis;
-use crate::cli::SnapshotArgs;
 use crate::db::conninfo::{ConnParams, ProcessEnv};
 use crate::report::{Format, json, markdown};
 
@@ -21,11 +21,11 @@ struct Read {
     outcome: Result<Analysis, String>,
 }
 
-pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
+pub async fn run(args: &Args) -> Result<()> {
     if let Some(path) = &args.output {
         crate::output::check_new(path)?;
     }
-    let targets = super::resolve_servers(&args.conn)?;
+    let targets = crate::fleet::resolve_servers(&args.conn)?;
     let reads =
         futures_util::future::join_all(targets.into_iter().map(|(name, params)| async move {
             let read = tokio::time::timeout(SERVER_DEADLINE, read_one(&params, args)).await;
@@ -57,7 +57,7 @@ pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
     Ok(())
 }
 
-async fn read_one(params: &ConnParams, args: &SnapshotArgs) -> Result<Analysis> {
+async fn read_one(params: &ConnParams, args: &Args) -> Result<Analysis> {
     let conn = crate::db::connect(params, &ProcessEnv).await?;
     let snapshot = conn.poll(args.analysis.database.as_deref()).await?;
     Ok(crate::pipeline::analysed(

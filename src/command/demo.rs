@@ -1,12 +1,39 @@
 //! `pglocks demo`: a throwaway cluster, a staged stalled migration, and the live view on it.
 use anyhow::{Context, Result};
+use clap::Args as ClapArgs;
 
-use crate::cli::{AnalysisArgs, DemoArgs, Scenario};
+use crate::args::{AnalysisArgs, Redact, TuiArgs};
 use crate::cluster::Cluster;
 use crate::db::conninfo::{Overrides, ProcessEnv, resolve};
 use crate::stage::{Stage, causes, migration_pileup};
 
-pub async fn run(args: &DemoArgs) -> Result<()> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    Pileup,
+    Wraparound,
+    ToolLock,
+    CicSnapshot,
+    Rewrite,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// How many sessions queue behind the stalled migration (0 to 90: the demo server has 100 connections)
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u16).range(0..=90))]
+    pub queued: u16,
+    /// What to stage: pileup (a migration behind a long query), wraparound (behind an
+    /// anti-wraparound autovacuum), tool-lock (migration tools' advisory locks), cic-snapshot
+    /// (CREATE INDEX CONCURRENTLY waiting for an old snapshot), rewrite (an index build
+    /// with progress, writes queued behind it)
+    #[arg(long, value_enum, default_value_t = Scenario::Pileup)]
+    pub scenario: Scenario,
+    #[command(flatten)]
+    pub redact: Redact,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+pub async fn run(args: &Args) -> Result<()> {
     // Checked before anything starts, so that a machine without a server gets one line.
     crate::cluster::find_bindir()?;
     eprintln!("pglocks demo: starting a throwaway PostgreSQL…");

@@ -1,5 +1,5 @@
-//! `pglocks report` and `pglocks replay --at`: reading a recording back.
-use std::io::IsTerminal;
+//! Reading a recording back: the incident story of the whole of it, or the poll at one
+//! moment with the actions taken up to then.
 use std::path::Path;
 use std::time::Duration;
 
@@ -9,56 +9,17 @@ use chrono::{DateTime, NaiveTime, Utc};
 use super::format::Entry;
 use super::reader;
 use crate::analysis::Options;
-use crate::cli::{ReanalysisArgs, ReplayArgs, ReportArgs};
 use crate::model::ActionRecord;
-use crate::output::write_new;
 use crate::report::json::SnapshotDoc;
-use crate::report::{self, Format};
 
-fn options(args: &ReanalysisArgs) -> Options {
-    Options {
-        long_xact_s: args.long_xact.as_secs_f64(),
-        ..Options::default()
-    }
-}
-
-/// Refuses an output path that cannot be written before any work is done.
-fn check_output(path: Option<&Path>) -> Result<()> {
-    if let Some(path) = path {
-        crate::output::check_new(path)?;
-    }
-    Ok(())
-}
-
-fn emit(path: Option<&Path>, text: &str) -> Result<()> {
-    match path {
-        Some(p) => write_new(p, text.as_bytes())?,
-        None => print!("{text}"),
-    }
-    Ok(())
-}
-
-fn warn(warnings: Vec<String>) {
-    for w in warnings {
-        eprintln!("pglocks: warning: {w}");
-    }
-}
-
-/// The Markdown incident report of a recording.
-pub fn report_text(path: &Path, args: &ReanalysisArgs) -> Result<(String, Vec<String>)> {
+/// The Markdown incident report of a recording, and the reader's warnings.
+pub fn report_text(path: &Path, opts: &Options, redact: bool) -> Result<(String, Vec<String>)> {
     let mut input = reader::open(path)?;
-    let story = super::timeline::build(&mut input, &options(args), args.redact.enabled)?;
+    let story = super::timeline::build(&mut input, opts, redact)?;
     if story.polls == 0 {
         bail!("{}: no polls recorded", path.display());
     }
     Ok((crate::report::incident::render(&story), input.warnings()))
-}
-
-pub fn report(args: &ReportArgs) -> Result<()> {
-    check_output(args.output.as_deref())?;
-    let (text, warnings) = report_text(&args.file, &args.reanalysis)?;
-    warn(warnings);
-    emit(args.output.as_deref(), &text)
 }
 
 /// Which poll `--at` names.
@@ -86,7 +47,7 @@ impl std::str::FromStr for Moment {
             _ => {}
         }
         if let Some(offset) = s.strip_prefix('+') {
-            return crate::cli::parse_duration(offset).map(Moment::After);
+            return crate::humanize::parse_duration(offset).map(Moment::After);
         }
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Ok(Moment::At(t.with_timezone(&Utc)));
@@ -165,35 +126,6 @@ pub fn find(path: &Path, moment: &Moment) -> Result<(SnapshotDoc, Vec<ActionReco
     };
     actions.retain(|a| a.at <= doc.taken_at);
     Ok((doc, actions, warnings))
-}
-
-pub async fn replay(args: &ReplayArgs) -> Result<()> {
-    let Some(at) = args.at.as_deref() else {
-        // No moment: step through the whole recording in the TUI.
-        let (replay, warnings) = crate::tui::replay::Replay::load(
-            &args.file,
-            options(&args.reanalysis),
-            args.reanalysis.redact.enabled,
-        )?;
-        warn(warnings);
-        return crate::tui::app::run_replay(replay, args.reanalysis.long_xact.as_secs_f64()).await;
-    };
-    let moment: Moment = at.parse().map_err(anyhow::Error::msg)?;
-    check_output(args.output.as_deref())?;
-    let (doc, actions, warnings) = find(&args.file, &moment)?;
-    warn(warnings);
-    let analysis = super::analysis_of(
-        &doc,
-        &options(&args.reanalysis),
-        args.reanalysis.redact.enabled,
-    );
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Markdown
-    } else {
-        Format::Json
-    });
-    let text = report::render(format, &analysis, &actions)?;
-    emit(args.output.as_deref(), &text)
 }
 
 #[cfg(test)]

@@ -1,40 +1,46 @@
-//! `pglocks snapshot`: connect, poll once, analyse, print or write, exit.
+//! `pglocks snapshot`: connect, poll once, analyse, print or write, exit. With `--server`,
+//! every server at once (fleet.rs).
 use std::io::IsTerminal;
 
-use anyhow::Result;
+use std::path::PathBuf;
 
-use crate::cli::{ConnArgs, SnapshotArgs};
-use crate::db::conninfo::{self, ConnParams, Overrides, ProcessEnv};
+use anyhow::Result;
+use clap::Args as ClapArgs;
+
+use crate::args::{AnalysisArgs, ConnArgs, parse_format};
+use crate::db::conninfo::ProcessEnv;
 use crate::output::write_new;
 use crate::pipeline::analysed;
 use crate::report::{self, Format};
 
-pub fn conn_params(args: &ConnArgs) -> Result<ConnParams> {
-    if !args.servers.is_empty() {
-        anyhow::bail!(
-            "--server is read by `pglocks snapshot` only so far; the live view, record and preflight watch one server"
-        );
-    }
-    let overrides = Overrides {
-        host: args.host.clone(),
-        port: args.port.clone(),
-        user: args.user.clone(),
-        dbname: args.dbname.clone(),
-    };
-    // A name from the config file's [servers] stands for its connection string.
-    let conn = crate::config::resolve_server(args.conn.as_deref());
-    Ok(conninfo::resolve(conn.as_deref(), &overrides, &ProcessEnv)?)
+mod fleet;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// json or markdown [default: markdown on a terminal, json otherwise]
+    #[arg(long, short = 'f', value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Write to this new file instead of stdout (never overwrites)
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Also read Liquibase's and Knex's lock tables (the only user-table read; opt-in)
+    #[arg(long)]
+    pub check_tool_locks: bool,
 }
 
-pub async fn snapshot(args: &SnapshotArgs) -> Result<()> {
+pub async fn run(args: &Args) -> Result<()> {
     if !args.conn.servers.is_empty() {
-        return crate::fleet::snapshot(args).await;
+        return fleet::run(args).await;
     }
     // Refuse a bad output path before touching the server.
     if let Some(path) = &args.output {
         crate::output::check_new(path)?;
     }
-    let params = conn_params(&args.conn)?;
+    let params = args.conn.resolve()?;
     let conn = crate::db::connect(&params, &ProcessEnv).await?;
     let snapshot = conn.poll(args.analysis.database.as_deref()).await?;
     let mut analysis = analysed(

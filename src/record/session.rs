@@ -1,15 +1,13 @@
-//! `pglocks record`: the poller without a screen, every poll appended to the recording,
-//! until SIGINT or SIGTERM. Made for a background job during a risky deploy.
+//! A recording session: the recording file opened before anything else, and the poller
+//! run without a screen, every poll appended, until told to stop.
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use tokio::signal::unix::{SignalKind, signal};
 
 use super::format::Header;
 use super::writer::{Recorder, Summary};
-use crate::cli::{AnalysisArgs, RecordArgs};
 use crate::poller::{self, PollerConfig, PollerEvent};
 
 /// Creates the recording for a live session: before anything else, so that an existing
@@ -18,14 +16,10 @@ pub fn open(
     path: &Path,
     target: String,
     interval: Duration,
-    analysis: &AnalysisArgs,
+    database: Option<String>,
+    redact: bool,
 ) -> Result<Recorder> {
-    let header = Header::new(
-        target,
-        interval,
-        analysis.database.clone(),
-        analysis.redact.enabled,
-    );
+    let header = Header::new(target, interval, database, redact);
     Ok(Recorder::create(path, &header)?)
 }
 
@@ -34,55 +28,11 @@ pub fn open_for_tui(
     path: Option<&Path>,
     target: String,
     interval: Duration,
-    analysis: &AnalysisArgs,
+    database: Option<String>,
+    redact: bool,
 ) -> Result<Option<Recorder>> {
-    path.map(|p| open(p, target, interval, analysis))
+    path.map(|p| open(p, target, interval, database, redact))
         .transpose()
-}
-
-pub async fn record(args: &RecordArgs) -> Result<()> {
-    let params = crate::headless::conn_params(&args.conn)?;
-    let recorder = open(
-        &args.output,
-        params.describe(),
-        args.interval,
-        &args.analysis,
-    )?;
-    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let stop = async move {
-        tokio::select! {
-            _ = sigterm.recv() => {}
-            _ = sigint.recv() => {}
-        }
-    };
-    let config = PollerConfig {
-        params,
-        interval: args.interval,
-        database: args.analysis.database.clone(),
-        options: args.analysis.options(),
-        redact: args.analysis.redact.enabled,
-        record: Some(recorder.sink()),
-    };
-    let path = recorder.path().to_path_buf();
-    let summary = run(config, recorder, stop).await?;
-    let size = std::fs::metadata(&path).map_or(summary.bytes, |m| m.len());
-    eprintln!(
-        "pglocks record: stopped; {} in {} ({})",
-        crate::humanize::plural(summary.snapshots as usize, "poll", "polls"),
-        path.display(),
-        bytes(size)
-    );
-    if summary.dropped > 0 {
-        eprintln!(
-            "pglocks record: {} not recorded because the disk fell behind",
-            crate::humanize::plural(summary.dropped as usize, "poll was", "polls were")
-        );
-    }
-    if let Some(e) = summary.error {
-        bail!("recording {}: {e}", path.display());
-    }
-    Ok(())
 }
 
 /// Records until `stop` resolves; the library form of `pglocks record`. `config.record`
@@ -144,12 +94,4 @@ pub async fn run(
         bail!("{why}");
     }
     Ok(summary)
-}
-
-fn bytes(n: u64) -> String {
-    match n {
-        0..10_000 => format!("{n} bytes"),
-        10_000..10_000_000 => format!("{} kB", n / 1000),
-        _ => format!("{} MB", n / 1_000_000),
-    }
 }

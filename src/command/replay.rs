@@ -1,0 +1,60 @@
+//! `pglocks replay`: the analysis at one moment of a recording, or the TUI stepping
+//! through all of it.
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args as ClapArgs;
+
+use super::{check_output, emit, warn};
+use crate::args::{ReanalysisArgs, parse_format};
+use crate::record::read_back::{Moment, find};
+use crate::report::{self, Format};
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// A recording made by `pglocks record` or `pglocks --record`
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The moment: an RFC 3339 time, HH:MM:SS (UTC), +DURATION from the start, or
+    /// first, worst or last
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// json or markdown [default: markdown on a terminal, json otherwise]
+    #[arg(long, short = 'f', value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Write to this new file instead of stdout (never overwrites)
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub reanalysis: ReanalysisArgs,
+}
+
+pub async fn run(args: &Args) -> Result<()> {
+    let Some(at) = args.at.as_deref() else {
+        // No moment: step through the whole recording in the TUI.
+        let (replay, warnings) = crate::tui::replay::Replay::load(
+            &args.file,
+            args.reanalysis.options(),
+            args.reanalysis.redact.enabled,
+        )?;
+        warn(warnings);
+        return crate::tui::app::run_replay(replay, args.reanalysis.long_xact.as_secs_f64()).await;
+    };
+    let moment: Moment = at.parse().map_err(anyhow::Error::msg)?;
+    check_output(args.output.as_deref())?;
+    let (doc, actions, warnings) = find(&args.file, &moment)?;
+    warn(warnings);
+    let analysis = crate::record::analysis_of(
+        &doc,
+        &args.reanalysis.options(),
+        args.reanalysis.redact.enabled,
+    );
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Markdown
+    } else {
+        Format::Json
+    });
+    let text = report::render(format, &analysis, &actions)?;
+    emit(args.output.as_deref(), &text)
+}
