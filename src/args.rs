@@ -13,7 +13,7 @@ use crate::report::Format;
 pub struct ReanalysisArgs {
     #[command(flatten)]
     pub redact: Redact,
-    /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m)
+    /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m) [env: PGLOCKS_LONG_XACT]
     #[arg(long = "long-xact", default_value = "1m", value_parser = parse_long_xact)]
     pub long_xact: Duration,
 }
@@ -50,10 +50,10 @@ pub struct AnalysisArgs {
     /// Treat this pid as the migration (repeatable)
     #[arg(long = "migration-pid")]
     pub migration_pids: Vec<i32>,
-    /// Comma-separated application_name fragments that mark a migration
+    /// Comma-separated application_name fragments that mark a migration [env: PGLOCKS_MIGRATION_APP]
     #[arg(long = "migration-app", default_value = crate::migration::DEFAULT_MIGRATION_APPS)]
     pub migration_app: String,
-    /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m)
+    /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m) [env: PGLOCKS_LONG_XACT]
     #[arg(long = "long-xact", default_value = "1m", value_parser = parse_long_xact)]
     pub long_xact: Duration,
     #[command(flatten)]
@@ -71,19 +71,19 @@ pub struct Redact {
 
 #[derive(Debug, Args, Default, Clone)]
 pub struct TuiArgs {
-    /// Poll period: 500ms, 1s, or a bare number of seconds (200ms to 1h)
+    /// Poll period: 500ms, 1s, or a bare number of seconds (200ms to 1h) [env: PGLOCKS_INTERVAL]
     #[arg(long, default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
-    /// Never signal a backend: the terminate and cancel keys are disabled
+    /// Never signal a backend: the terminate and cancel keys are disabled [env: PGLOCKS_READ_ONLY]
     #[arg(long)]
     pub read_only: bool,
-    /// Where the snapshot key writes its files
+    /// Where the snapshot key writes its files [env: PGLOCKS_SNAPSHOT_DIR]
     #[arg(long, default_value = ".")]
     pub snapshot_dir: PathBuf,
     /// Also append every poll and every action to this new JSON Lines file
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Colours for a dark or a light terminal, or none (NO_COLOR also selects mono)
+    /// Colours for a dark or a light terminal, or none (NO_COLOR also selects mono) [env: PGLOCKS_THEME]
     #[arg(long, value_enum, default_value_t = crate::tui::theme::Theme::Dark)]
     pub theme: crate::tui::theme::Theme,
     /// Leave the mouse to the terminal (text selection) instead of wheel and click

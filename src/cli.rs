@@ -27,7 +27,7 @@ pub struct Cli {
     /// Print help
     #[arg(long, action = ArgAction::Help, global = true)]
     pub help: Option<bool>,
-    /// The config file [default: $XDG_CONFIG_HOME/pglocks/config.toml, if it exists]
+    /// The config file [env: PGLOCKS_CONFIG] [default: $XDG_CONFIG_HOME/pglocks/config.toml, if it exists]
     // Taken out of the arguments before clap runs (config::split_args); declared for --help,
     // the man page and completions.
     #[arg(long, global = true, value_name = "FILE")]

@@ -1,14 +1,16 @@
 //! The config file: defaults for the flags people would otherwise type at 3 a.m., and named
-//! servers. Precedence is flags > environment > this file > built-in: the file's values
-//! become clap's defaults before the command line is parsed, so a flag still wins and
-//! `--help` shows the value in effect.
+//! servers. Precedence is flags > environment (PGLOCKS_*) > this file > built-in: the
+//! environment's and the file's values become clap's defaults before the command line is
+//! parsed, so a flag still wins and `--help` shows the value in effect.
 mod apply;
+mod env;
 mod file;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use apply::{apply, resolve_server};
+pub use env::{CONFIG_VARIABLE, Environment, VARIABLES, from_env};
 pub use file::{Config, DEFAULT_FILE, Defaults, parse};
 
 /// `--config FILE` if given, else `$XDG_CONFIG_HOME/pglocks/config.toml` (or

@@ -8,11 +8,25 @@ use pglocks::command;
 fn main() -> ExitCode {
     let (config_file, args) = pglocks::config::split_args(std::env::args_os().collect());
     let mut command = Cli::command();
-    // `pglocks config` reports on the file itself, so a broken file must not stop it.
-    if args.get(1).is_none_or(|a| a != "config") {
+    // `pglocks config` reports on the file and the environment itself, so neither a broken
+    // file nor a bad variable must stop it.
+    let reporting = args.get(1).is_some_and(|a| a == "config");
+    let env = match pglocks::config::from_env(&|k| std::env::var(k).ok()) {
+        Ok(env) => env,
+        Err(_) if reporting => pglocks::config::Environment::default(),
+        Err(e) => {
+            eprintln!("pglocks: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // --config FILE, else PGLOCKS_CONFIG, else the XDG default.
+    let config_file = config_file.or(env.config_file.clone());
+    if !reporting {
         match pglocks::config::load(config_file.as_deref()) {
-            Ok(Some((_, config))) => command = pglocks::config::apply(command, &config),
-            Ok(None) => {}
+            Ok(config) => {
+                let config = config.map(|(_, c)| c);
+                command = pglocks::config::apply(command, config.as_ref(), &env);
+            }
             Err(e) => {
                 eprintln!("pglocks: {e:#}");
                 return ExitCode::FAILURE;

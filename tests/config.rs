@@ -131,3 +131,61 @@ fn a_missing_explicit_file_is_an_error() {
         "{err}"
     );
 }
+
+/// pglocks with no --config, a clean PG* environment and `vars` set.
+fn pglocks_env(vars: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pglocks"));
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") || k == "XDG_CONFIG_HOME" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(vars.iter().copied());
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn the_environment_names_the_file_and_a_bad_variable_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("elsewhere.toml");
+    std::fs::write(&file, "[defaults]\ninterval = \"2s\"\n").unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out, err) = pglocks_env(&[("PGLOCKS_CONFIG", path)], &["config"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, format!("{path}: ok\n"));
+    // --config beats PGLOCKS_CONFIG.
+    let (code, _, err) = pglocks_env(
+        &[("PGLOCKS_CONFIG", path)],
+        &["--config", "/nonexistent/x.toml", "config"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("/nonexistent/x.toml"), "{err}");
+    let (code, out, err) = pglocks_env(&[("PGLOCKS_THEME", "solarized")], &["snapshot"]);
+    assert_eq!(code, Some(1));
+    assert!(out.is_empty());
+    assert_eq!(
+        err,
+        "pglocks: PGLOCKS_THEME=\"solarized\": not a theme (dark, light or mono)\n"
+    );
+    // `pglocks config` names the bad variable too, and the good ones that override the file.
+    let (code, _, err) = pglocks_env(
+        &[("PGLOCKS_CONFIG", path), ("PGLOCKS_LONG_XACT", "0")],
+        &["config"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("PGLOCKS_LONG_XACT=\"0\""), "{err}");
+    let (_, out, _) = pglocks_env(
+        &[("PGLOCKS_CONFIG", path), ("PGLOCKS_INTERVAL", "5s")],
+        &["config"],
+    );
+    assert!(
+        out.contains("environment: PGLOCKS_INTERVAL (over the file)"),
+        "{out}"
+    );
+}

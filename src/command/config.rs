@@ -31,5 +31,15 @@ pub fn run(args: &Args, explicit: Option<&Path>) -> Result<()> {
             None => println!("no config file (neither XDG_CONFIG_HOME nor HOME is set)"),
         },
     }
+    // The level above the file: which PGLOCKS_* variables override it, or the bad one.
+    let env = crate::config::from_env(&|k| std::env::var(k).ok()).map_err(anyhow::Error::msg)?;
+    let set: Vec<&str> = crate::config::VARIABLES
+        .iter()
+        .filter(|(_, id)| env.values.iter().any(|(v, _)| v == id))
+        .map(|(name, _)| *name)
+        .collect();
+    if !set.is_empty() {
+        println!("environment: {} (over the file)", set.join(", "));
+    }
     Ok(())
 }

@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long)]
     pub strict: bool,
     /// Tables with more estimated rows than this are large: scanning or rewriting one under
-    /// a lock that blocks writes fails the check
+    /// a lock that blocks writes fails the check [env: PGLOCKS_LARGE_TABLE]
     #[arg(long, value_name = "ROWS", default_value_t = 1_000_000)]
     pub large_table: u64,
     #[command(flatten)]

@@ -4,13 +4,30 @@ use std::sync::OnceLock;
 
 use clap::{Arg, Command};
 
-use super::Config;
+use super::{Config, Environment};
 
-/// Every argument (in every subcommand) whose id matches a key of `[defaults]` gets the
-/// file's value as its default. A flag on the command line still wins; `--help` shows it.
-pub fn apply(cmd: Command, config: &Config) -> Command {
+/// Every argument (in every subcommand) whose id matches a key of `[defaults]` or a
+/// PGLOCKS_* variable gets that value as its default, the environment's over the file's.
+/// A flag on the command line still wins; `--help` shows the value in effect.
+pub fn apply(cmd: Command, config: Option<&Config>, env: &Environment) -> Command {
+    // First match wins in with_defaults: the environment goes first.
+    let mut values: Vec<(&str, String)> = env.values.clone();
+    if let Some(config) = config {
+        values.extend(file_values(config));
+        let _ = SERVERS.set(
+            config
+                .servers
+                .iter()
+                .map(|(name, s)| (name.clone(), s.conn.get_ref().clone()))
+                .collect(),
+        );
+    }
+    with_defaults(cmd, &values)
+}
+
+fn file_values(config: &Config) -> Vec<(&'static str, String)> {
     let d = &config.defaults;
-    let mut values: Vec<(&str, String)> = Vec::new();
+    let mut values: Vec<(&'static str, String)> = Vec::new();
     if let Some(v) = &d.interval {
         values.push(("interval", v.get_ref().clone()));
     }
@@ -32,14 +49,7 @@ pub fn apply(cmd: Command, config: &Config) -> Command {
     if let Some(v) = d.large_table {
         values.push(("large_table", v.to_string()));
     }
-    let _ = SERVERS.set(
-        config
-            .servers
-            .iter()
-            .map(|(name, s)| (name.clone(), s.conn.get_ref().clone()))
-            .collect(),
-    );
-    with_defaults(cmd, &values)
+    values
 }
 
 fn with_defaults(cmd: Command, values: &[(&str, String)]) -> Command {
@@ -79,8 +89,19 @@ mod tests {
     use crate::cli::{Cli, Command as Sub};
 
     fn cli(file: &str, args: &[&str]) -> Cli {
+        cli_env(file, &[], args)
+    }
+
+    /// The whole chain: built-in < `file` < `vars` (the environment) < `args` (flags).
+    fn cli_env(file: &str, vars: &[(&str, &str)], args: &[&str]) -> Cli {
         let config = super::super::parse(file).unwrap();
-        let cmd = apply(Cli::command(), &config);
+        let lookup = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        };
+        let env = super::super::from_env(&lookup).unwrap();
+        let cmd = apply(Cli::command(), Some(&config), &env);
         let m = cmd
             .try_get_matches_from(std::iter::once("pglocks").chain(args.iter().copied()))
             .unwrap();
@@ -113,6 +134,47 @@ mod tests {
         assert_eq!(c.tui.interval, std::time::Duration::from_millis(250));
         assert_eq!(c.analysis.long_xact, std::time::Duration::from_secs(10));
         assert_eq!(c.analysis.migration_app, "deployer");
+    }
+
+    #[test]
+    fn the_environment_beats_the_file_and_flags_beat_the_environment() {
+        use std::time::Duration;
+        let vars = [
+            ("PGLOCKS_INTERVAL", "2s"),
+            ("PGLOCKS_THEME", "mono"),
+            ("PGLOCKS_READ_ONLY", "false"),
+            ("PGLOCKS_LARGE_TABLE", "7"),
+            ("PGLOCKS_SNAPSHOT_DIR", "/evidence"),
+        ];
+        let c = cli_env(FILE, &vars, &[]);
+        assert_eq!(c.tui.interval, Duration::from_secs(2), "env over file");
+        assert_eq!(c.tui.theme, crate::tui::theme::Theme::Mono);
+        assert!(
+            !c.tui.read_only,
+            "PGLOCKS_READ_ONLY=false over the file's true"
+        );
+        assert_eq!(c.tui.snapshot_dir, std::path::PathBuf::from("/evidence"));
+        // Not in the environment: the file's value stays.
+        assert_eq!(c.analysis.long_xact, Duration::from_secs(300));
+        assert_eq!(c.analysis.migration_app, "deployer");
+        let Some(Sub::Preflight(p)) =
+            cli_env(FILE, &vars, &["preflight", "-c", "SELECT 1"]).command
+        else {
+            panic!("not preflight")
+        };
+        assert_eq!(p.large_table, 7, "env reaches subcommands too");
+        let c = cli_env(
+            FILE,
+            &vars,
+            &["--interval", "750ms", "--theme", "dark", "--read-only"],
+        );
+        assert_eq!(c.tui.interval, Duration::from_millis(750), "flag over env");
+        assert_eq!(c.tui.theme, crate::tui::theme::Theme::Dark);
+        assert!(c.tui.read_only);
+        // With no file, the environment is over the built-in defaults.
+        let c = cli_env("", &[("PGLOCKS_LONG_XACT", "45s")], &[]);
+        assert_eq!(c.analysis.long_xact, Duration::from_secs(45));
+        assert_eq!(c.tui.interval, Duration::from_secs(1));
     }
 
     #[test]
