@@ -89,6 +89,9 @@ pub struct TuiArgs {
     /// Leave the mouse to the terminal (text selection) instead of wheel and click
     #[arg(long)]
     pub no_mouse: bool,
+    /// The config file's key bindings (set by main after parsing; no flag).
+    #[arg(skip)]
+    pub keys: crate::tui::keys::Keymap,
 }
 
 pub fn parse_format(s: &str) -> Result<Format, String> {

@@ -21,11 +21,15 @@ fn main() -> ExitCode {
     };
     // --config FILE, else PGLOCKS_CONFIG, else the XDG default.
     let config_file = config_file.or(env.config_file.clone());
+    let mut keys = pglocks::tui::keys::Keymap::default();
     if !reporting {
         match pglocks::config::load(config_file.as_deref()) {
             Ok(config) => {
                 let config = config.map(|(_, c)| c);
                 command = pglocks::config::apply(command, config.as_ref(), &env);
+                if let Some(c) = config {
+                    keys = c.keymap;
+                }
             }
             Err(e) => {
                 eprintln!("pglocks: {e:#}");
@@ -36,7 +40,7 @@ fn main() -> ExitCode {
     let parsed = command
         .try_get_matches_from(&args)
         .and_then(|m| Cli::from_arg_matches(&m));
-    let cli = match parsed {
+    let mut cli = match parsed {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();
@@ -59,6 +63,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Key bindings are not flags: the screens that read keys get the file's here.
+    match &mut cli.command {
+        Some(Command::Demo(args)) => args.tui.keys = keys,
+        Some(Command::Replay(args)) => args.keys = keys,
+        _ => cli.tui.keys = keys,
+    }
     // One thread is enough here: the live view's poller runs on a thread of its own
     // (poller.rs), and every other command waits on one server at a time. Fewer threads
     // also mean fewer malloc arenas, which keeps the TUI's resident memory down.

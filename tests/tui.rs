@@ -283,6 +283,68 @@ fn view_help() {
     insta::assert_snapshot!(render(&s, 100, 24).backend());
 }
 
+/// The config file's [keys] moved terminate to T, down to e and quit to x.
+fn remapped() -> State {
+    use pglocks::tui::keys::{Action, Keymap};
+    let mut s = state();
+    s.keys = Keymap::with(&[
+        (Action::Terminate, vec![KeyCode::Char('T')]),
+        (Action::Down, vec![KeyCode::Char('e'), KeyCode::Down]),
+        (Action::Quit, vec![KeyCode::Char('x')]),
+    ])
+    .expect("no two actions on one key");
+    s
+}
+
+#[test]
+fn remapped_keys_do_their_action_and_the_old_keys_nothing() {
+    let mut s = remapped();
+    assert!(update(&mut s, key('K'), t0()).is_empty());
+    assert_eq!(s.mode, Mode::Tree, "K is no longer terminate");
+    update(&mut s, key('T'), t0());
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("T did not ask: {:?}", s.mode)
+    };
+    assert_eq!((c.signal, c.pid), (Signal::Terminate, 3020));
+    update(&mut s, key('e'), t0());
+    assert_eq!(s.mode, Mode::Tree, "any key but y aborts, as before");
+    update(&mut s, key('j'), t0());
+    assert_eq!(s.selected, Some(3020), "j is unbound now");
+    update(&mut s, key('e'), t0());
+    assert_eq!(s.selected, Some(4711));
+    update(&mut s, code(KeyCode::Down), t0());
+    assert_ne!(s.selected, Some(4711), "the arrow was kept in the list");
+    assert!(update(&mut s, key('q'), t0()).is_empty());
+    assert_eq!(update(&mut s, key('x'), t0()), vec![Effect::Quit]);
+    // Unchanged actions keep their keys, in every mode: help closes, then x quits from it.
+    update(&mut s, key('?'), t0());
+    assert_eq!(s.mode, Mode::Help);
+    assert_eq!(update(&mut s, key('x'), t0()), vec![Effect::Quit]);
+}
+
+#[test]
+fn view_help_remapped() {
+    let mut s = remapped();
+    update(&mut s, key('?'), t0());
+    let t = render(&s, 100, 24);
+    let text = screen_rows(&t).join("\n");
+    assert!(text.contains("e or Down / k or Up  move"), "{text}");
+    assert!(text.contains("T  terminate the selected backend"), "{text}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn footer_names_the_bound_keys() {
+    let s = remapped();
+    let t = render(&s, 160, 24);
+    let last = screen_row(&t, 23);
+    assert!(
+        last.starts_with("e/k move · Enter details · T terminate · C cancel"),
+        "{last}"
+    );
+    assert!(last.contains("x quit"), "{last}");
+}
+
 #[test]
 fn view_no_contention() {
     let mut s = state();

@@ -28,6 +28,12 @@ pub struct Args {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub reanalysis: ReanalysisArgs,
+    /// The stepping view's colours, as the live view's (NO_COLOR also selects mono) [env: PGLOCKS_THEME]
+    #[arg(long, value_enum, default_value_t = crate::tui::theme::Theme::Dark)]
+    pub theme: crate::tui::theme::Theme,
+    /// The config file's key bindings (set by main after parsing; no flag).
+    #[arg(skip)]
+    pub keys: crate::tui::keys::Keymap,
 }
 
 pub async fn run(args: &Args) -> Result<()> {
@@ -39,7 +45,13 @@ pub async fn run(args: &Args) -> Result<()> {
             args.reanalysis.redact.enabled,
         )?;
         warn(warnings);
-        return crate::tui::app::run_replay(replay, args.reanalysis.long_xact.as_secs_f64()).await;
+        return crate::tui::app::run_replay(
+            replay,
+            args.reanalysis.long_xact.as_secs_f64(),
+            args.theme,
+            args.keys.clone(),
+        )
+        .await;
     };
     let moment: Moment = at.parse().map_err(anyhow::Error::msg)?;
     check_output(args.output.as_deref())?;

@@ -178,6 +178,29 @@ mod tests {
     }
 
     #[test]
+    fn replay_takes_the_theme_from_the_file_the_environment_and_its_flag() {
+        use crate::tui::theme::Theme;
+        let theme = |file: &str, vars: &[(&str, &str)], flags: &[&str]| {
+            let args: Vec<&str> = ["replay", "rec.jsonl"]
+                .iter()
+                .chain(flags)
+                .copied()
+                .collect();
+            match cli_env(file, vars, &args).command {
+                Some(Sub::Replay(r)) => r.theme,
+                other => panic!("not replay: {other:?}"),
+            }
+        };
+        assert_eq!(theme("", &[], &[]), Theme::Dark);
+        assert_eq!(theme(FILE, &[], &[]), Theme::Light);
+        assert_eq!(theme(FILE, &[("PGLOCKS_THEME", "mono")], &[]), Theme::Mono);
+        assert_eq!(
+            theme(FILE, &[("PGLOCKS_THEME", "mono")], &["--theme", "dark"]),
+            Theme::Dark
+        );
+    }
+
+    #[test]
     fn named_servers_resolve_and_conninfo_passes_through() {
         let servers: BTreeMap<String, String> =
             [("prod".to_string(), "host=db1 dbname=app".to_string())].into();

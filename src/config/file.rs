@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::tui::keys::{Action, Keymap, key_name, parse_key};
+
 #[derive(Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -13,6 +15,19 @@ pub struct Config {
     /// Named servers: `pglocks prod` connects with `servers.prod.conn`.
     #[serde(default)]
     pub servers: BTreeMap<String, Server>,
+    /// `action = "key"` (or a list of keys), replacing that action's built-in keys.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Spanned<Keys>>,
+    /// The built-in key bindings with `keys` applied, checked by parse().
+    #[serde(skip)]
+    pub keymap: Keymap,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Keys {
+    One(String),
+    Several(Vec<String>),
 }
 
 #[derive(Debug, Default, Deserialize, PartialEq)]
@@ -73,7 +88,50 @@ pub fn parse(text: &str) -> Result<Config, String> {
             ));
         }
     }
+    let mut config = config;
+    config.keymap = keymap(text, &config.keys)?;
     Ok(config)
+}
+
+/// The `[keys]` table checked and applied: an unknown action, a key that is not one, and
+/// two actions on one key are each "LINE: keys.ACTION: what is wrong".
+fn keymap(text: &str, keys: &BTreeMap<String, Spanned<Keys>>) -> Result<Keymap, String> {
+    let mut overrides = Vec::new();
+    let line = |name: &str| {
+        keys.get(name)
+            .map(|v| line_of(text, v.span().start))
+            .unwrap_or(1)
+    };
+    for (name, value) in keys {
+        let at = line(name);
+        let Some(action) = Action::from_name(name) else {
+            let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            return Err(format!(
+                "{at}: keys.{name}: unknown action (the actions: {})",
+                known.join(", ")
+            ));
+        };
+        let names: Vec<&String> = match value.get_ref() {
+            Keys::One(k) => vec![k],
+            Keys::Several(ks) => ks.iter().collect(),
+        };
+        let codes = names
+            .iter()
+            .map(|k| parse_key(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{at}: keys.{name}: {e}"))?;
+        overrides.push((action, codes));
+    }
+    Keymap::with(&overrides).map_err(|(action, other, key)| {
+        format!(
+            "{}: keys.{}: \"{}\" is also {}'s key; give {} another key too",
+            line(action.name()),
+            action.name(),
+            key_name(key),
+            other.name(),
+            other.name()
+        )
+    })
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
@@ -148,6 +206,50 @@ mod tests {
         assert_eq!(c.servers.len(), 1);
         let apps = c.defaults.migration_app.unwrap();
         assert_eq!(apps, crate::migration::DEFAULT_MIGRATION_APPS);
+        // Every action is listed, at its built-in keys.
+        assert_eq!(c.keys.len(), Action::ALL.len());
+        assert_eq!(c.keymap, Keymap::default());
+    }
+
+    #[test]
+    fn keys_replace_the_built_in_ones() {
+        use crossterm::event::KeyCode;
+        let c = parse("[keys]\nterminate = \"T\"\ndown = [\"e\", \"Down\"]\n").unwrap();
+        assert_eq!(c.keymap.action(KeyCode::Char('T')), Some(Action::Terminate));
+        assert_eq!(c.keymap.action(KeyCode::Char('K')), None);
+        assert_eq!(c.keymap.action(KeyCode::Char('e')), Some(Action::Down));
+        assert_eq!(c.keymap.action(KeyCode::Down), Some(Action::Down));
+        assert_eq!(c.keymap.action(KeyCode::Char('j')), None);
+    }
+
+    #[test]
+    fn bad_keys_name_line_and_action() {
+        let e = parse("[keys]\nquit = \"x\"\nkill = \"X\"\n").unwrap_err();
+        assert!(
+            e.starts_with("3: keys.kill: unknown action (the actions: quit, "),
+            "{e}"
+        );
+        let e = parse("[keys]\n\n\nterminate = \"Ctrl-k\"\n").unwrap_err();
+        assert!(
+            e.starts_with("4: keys.terminate: \"Ctrl-k\" is not a key"),
+            "{e}"
+        );
+        let e = parse("[keys]\nrefresh = [\"R\", \"Tab\"]\n").unwrap_err();
+        assert!(e.starts_with("2: keys.refresh: \"Tab\" is reserved"), "{e}");
+        // Two actions on one key: the line of the one the file set.
+        let e = parse("[keys]\nhelp = \"h\"\nrefresh = \"q\"\n").unwrap_err();
+        assert_eq!(
+            e,
+            "3: keys.refresh: \"q\" is also quit's key; give quit another key too"
+        );
+        let e = parse("[keys]\nsnapshot = \"w\"\nrefresh = \"w\"\n").unwrap_err();
+        assert_eq!(
+            e,
+            "2: keys.snapshot: \"w\" is also refresh's key; give refresh another key too"
+        );
+        let e = parse("[keys]\nquit = 5\n").unwrap_err();
+        assert!(e.starts_with("2: quit: "), "{e}");
+        assert!(!e.contains('\n'));
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
     );
     state.theme = tui.theme.with_env();
     state.mouse = !tui.no_mouse;
+    state.keys = tui.keys.clone();
     // Declared before the terminal guard, so it is closed after the terminal is restored.
     let recorder = crate::record::session::open_for_tui(
         tui.record.as_deref(),
@@ -87,6 +88,7 @@ pub async fn run_fleet(
         analysis.long_xact.as_secs_f64(),
     );
     state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    state.keys = tui.keys.clone();
     let configs = servers
         .into_iter()
         .map(|(name, params)| {
@@ -113,12 +115,18 @@ pub async fn run_fleet(
 }
 
 /// `pglocks replay FILE`: the same screen over a recording, with no server at all.
-pub async fn run_replay(replay: super::replay::Replay, long_xact_s: f64) -> Result<()> {
+pub async fn run_replay(
+    replay: super::replay::Replay,
+    long_xact_s: f64,
+    theme: super::theme::Theme,
+    keys: super::keys::Keymap,
+) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the replay view needs a terminal; for scripts use `pglocks replay FILE --at TIME`");
     }
     let mut state = State::new(replay.source.clone(), true, PathBuf::from("."), long_xact_s);
-    state.theme = super::theme::Theme::default().with_env();
+    state.theme = theme.with_env();
+    state.keys = keys;
     state.replay = Some(replay);
     super::update::show_replay_frame(&mut state);
     // Playback needs a finer clock than the live view's data-age second.

@@ -68,6 +68,8 @@ pub struct State {
     pub theme: super::theme::Theme,
     /// Mouse reporting on (off with --no-mouse).
     pub mouse: bool,
+    /// Which key does what: built-in, or the config file's `[keys]`.
+    pub keys: super::keys::Keymap,
     /// Written by the view, read by a click: where the tree's rows are on screen.
     pub rows_on_screen: std::cell::Cell<Option<super::mouse::RowsOnScreen>>,
     /// Set when the screen replays a recording instead of watching a server.
@@ -156,6 +158,7 @@ impl State {
             no_color: false,
             theme: super::theme::Theme::Dark,
             mouse: true,
+            keys: super::keys::Keymap::default(),
             rows_on_screen: std::cell::Cell::new(None),
             replay: None,
             ring: super::ring::Ring::default(),

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::groups::{close_tail, group_signal_hint, open_group};
+use super::keys::Action;
 use super::state::{Confirm, Mode, PaneLine, State};
 use crate::analysis::Analysis;
 use crate::db::Signal;
@@ -169,25 +170,29 @@ fn on_key(state: &mut State, key: KeyEvent, now: DateTime<Utc>) -> Vec<Effect> {
         }
         Mode::Help => {
             state.mode = Mode::Tree;
-            if key.code == KeyCode::Char('q') {
+            if state.keys.action(key.code) == Some(Action::Quit) {
                 return vec![Effect::Quit];
             }
             Vec::new()
         }
-        Mode::Details { scroll } => match key.code {
-            KeyCode::Char('j') | KeyCode::Down => {
+        Mode::Details { scroll } => match state.keys.action(key.code) {
+            Some(Action::Down) => {
                 state.mode = Mode::Details {
                     scroll: scroll.saturating_add(1),
                 };
                 Vec::new()
             }
-            KeyCode::Char('k') | KeyCode::Up => {
+            Some(Action::Up) => {
                 state.mode = Mode::Details {
                     scroll: scroll.saturating_sub(1),
                 };
                 Vec::new()
             }
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace => {
+            Some(Action::Back | Action::Open) => {
+                state.mode = Mode::Tree;
+                Vec::new()
+            }
+            _ if key.code == KeyCode::Backspace => {
                 state.mode = Mode::Tree;
                 Vec::new()
             }
@@ -211,31 +216,32 @@ pub fn show_replay_frame(state: &mut State) {
 
 /// Keys that mean something else in a replay; None lets the ordinary keymap handle it.
 fn replay_key(state: &mut State, key: KeyEvent, now: DateTime<Utc>) -> Option<Vec<Effect>> {
+    let action = state.keys.action(key.code)?;
     let r = state.replay.as_mut()?;
-    let moved = match key.code {
-        KeyCode::Char('[') => {
+    let moved = match action {
+        Action::StepBack => {
             r.step(-1);
             true
         }
-        KeyCode::Char(']') => {
+        Action::StepForward => {
             r.step(1);
             true
         }
-        KeyCode::Char('{') => {
+        Action::JumpBack => {
             r.step(-10);
             true
         }
-        KeyCode::Char('}') => {
+        Action::JumpForward => {
             r.step(10);
             true
         }
-        KeyCode::Char('b') => {
+        Action::FirstBlocked => {
             if !r.first_blocked() {
                 state.status = Some("nobody waits on a lock anywhere in this recording".into());
             }
             true
         }
-        KeyCode::Char('n') => {
+        Action::NextAction => {
             let found = r.next_action().map(|a| {
                 format!(
                     "{} pid {} at {}: {}",
@@ -249,23 +255,23 @@ fn replay_key(state: &mut State, key: KeyEvent, now: DateTime<Utc>) -> Option<Ve
                 Some(found.unwrap_or_else(|| "no later action in this recording".into()));
             true
         }
-        KeyCode::Char('p') | KeyCode::Char(' ') => {
+        Action::Pause => {
             r.toggle_play(now);
             false
         }
-        KeyCode::Char('+') | KeyCode::Char('=') => {
+        Action::Faster => {
             r.change_speed(true, now);
             false
         }
-        KeyCode::Char('-') => {
+        Action::Slower => {
             r.change_speed(false, now);
             false
         }
-        KeyCode::Char('K') | KeyCode::Char('C') => {
+        Action::Terminate | Action::Cancel => {
             state.status = Some("replay: signalling is disabled".into());
             return Some(Vec::new());
         }
-        KeyCode::Char('r') => return Some(Vec::new()),
+        Action::Refresh => return Some(Vec::new()),
         _ => return None,
     };
     if moved {
@@ -282,50 +288,58 @@ fn verb_ing(signal: Signal) -> &'static str {
 }
 
 fn tree_key(state: &mut State, key: KeyEvent, _now: DateTime<Utc>) -> Vec<Effect> {
-    match key.code {
-        KeyCode::Char('q') => return vec![Effect::Quit],
-        KeyCode::Esc => {
+    let Some(action) = state.keys.action(key.code) else {
+        return Vec::new();
+    };
+    let on_group = state.selected_group.is_some();
+    let on_tail = state.selected_tail.is_some();
+    match action {
+        Action::Quit => return vec![Effect::Quit],
+        Action::Back => {
             state.mode = Mode::Tree;
             state.status = None;
         }
-        KeyCode::Char('j') | KeyCode::Down => move_selection(state, 1),
-        KeyCode::Char('k') | KeyCode::Up => move_selection(state, -1),
-        KeyCode::PageDown => move_selection(state, 20),
-        KeyCode::PageUp => move_selection(state, -20),
-        KeyCode::Home | KeyCode::Char('g') => move_selection(state, i32::MIN / 2),
-        KeyCode::End | KeyCode::Char('G') => move_selection(state, i32::MAX / 2),
-        KeyCode::Enter | KeyCode::Right if state.selected_group.is_some() => {
+        Action::Down => move_selection(state, 1),
+        Action::Up => move_selection(state, -1),
+        Action::PageDown => move_selection(state, 20),
+        Action::PageUp => move_selection(state, -20),
+        Action::First => move_selection(state, i32::MIN / 2),
+        Action::Last => move_selection(state, i32::MAX / 2),
+        Action::Open | Action::Expand if on_group => {
             open_group(state, true);
         }
-        KeyCode::Enter | KeyCode::Right if state.selected_tail.is_some() => {
+        Action::Open | Action::Expand if on_tail => {
             if let Some(root) = state.selected_tail {
                 state.open_tails.insert(root);
                 ensure_selection(state);
             }
         }
-        KeyCode::Left => {
+        Action::Collapse => {
             // A group closes first; outside one, the root's opened tail folds again.
             let closed_group = open_group(state, false);
             if !closed_group {
                 close_tail(state);
             }
         }
-        KeyCode::Enter if state.selected_session().is_some() => {
+        Action::Open if state.selected_session().is_some() => {
             state.mode = Mode::Details { scroll: 0 };
         }
-        KeyCode::Char('K') | KeyCode::Char('C') if state.selected_group.is_some() => {
+        Action::Terminate | Action::Cancel if on_group => {
             state.status = group_signal_hint(state);
         }
-        KeyCode::Char('K') | KeyCode::Char('C') if state.selected_tail.is_some() => {
+        Action::Terminate | Action::Cancel if on_tail => {
             state.status = Some("this row stands for folded rows: Enter or → shows them".into());
         }
-        KeyCode::Char('K') => return ask_signal(state, Signal::Terminate),
-        KeyCode::Char('C') => return ask_signal(state, Signal::Cancel),
-        KeyCode::Char('s') => return vec![Effect::WriteSnapshot],
-        KeyCode::Char('p') | KeyCode::Char(' ') => {
+        Action::Terminate => return ask_signal(state, Signal::Terminate),
+        Action::Cancel => return ask_signal(state, Signal::Cancel),
+        Action::Snapshot => return vec![Effect::WriteSnapshot],
+        Action::Pause => {
             state.paused = !state.paused;
             state.status = Some(if state.paused {
-                "paused: the display is frozen, press p to resume".into()
+                format!(
+                    "paused: the display is frozen, press {} to resume",
+                    state.keys.first(Action::Pause)
+                )
             } else {
                 "resumed".into()
             });
@@ -333,13 +347,13 @@ fn tree_key(state: &mut State, key: KeyEvent, _now: DateTime<Utc>) -> Vec<Effect
                 return vec![Effect::Refresh];
             }
         }
-        KeyCode::Char('/') => state.mode = Mode::Filter,
-        KeyCode::Char('?') => state.mode = Mode::Help,
-        KeyCode::Char('o') => {
+        Action::Filter => state.mode = Mode::Filter,
+        Action::Help => state.mode = Mode::Help,
+        Action::Others => {
             state.show_others = !state.show_others;
             ensure_selection(state);
         }
-        KeyCode::Char('r') => return vec![Effect::Refresh],
+        Action::Refresh => return vec![Effect::Refresh],
         _ => {}
     }
     Vec::new()

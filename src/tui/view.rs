@@ -188,18 +188,39 @@ fn draw_footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
     } else if let Some(s) = &state.status {
         s.clone()
     } else if state.replay.is_some() {
-        "[ ] step · { } ±10 · b first blocked · n next action · p play/pause · +/- speed · Enter details · q quit".into()
+        let k = |a| state.keys.first(a);
+        use super::keys::Action::*;
+        format!(
+            "{} {} step · {} {} ±10 · {} first blocked · {} next action · {} play/pause · {}/{} speed · {} details · {} quit",
+            k(StepBack),
+            k(StepForward),
+            k(JumpBack),
+            k(JumpForward),
+            k(FirstBlocked),
+            k(NextAction),
+            k(Pause),
+            k(Faster),
+            k(Slower),
+            k(Open),
+            k(Quit)
+        )
     } else {
         let own_only = state
             .privileges
             .as_ref()
             .is_some_and(|p| !p.is_superuser && !p.can_signal);
+        let k = |a| state.keys.first(a);
+        use super::keys::Action::*;
         let signal = if state.read_only {
-            "read-only"
+            "read-only".to_string()
         } else if own_only {
-            "K/C own sessions only (no pg_signal_backend)"
+            format!(
+                "{}/{} own sessions only (no pg_signal_backend)",
+                k(Terminate),
+                k(Cancel)
+            )
         } else {
-            "K terminate · C cancel"
+            format!("{} terminate · {} cancel", k(Terminate), k(Cancel))
         };
         let filter = if state.filter.is_empty() {
             String::new()
@@ -207,7 +228,15 @@ fn draw_footer(frame: &mut Frame<'_>, area: Rect, state: &State) {
             format!(" · filter \"{}\"", state.filter)
         };
         format!(
-            "j/k move · Enter details · {signal} · s snapshot · p pause · / filter · ? help · q quit{filter}"
+            "{}/{} move · {} details · {signal} · {} snapshot · {} pause · {} filter · {} help · {} quit{filter}",
+            k(Down),
+            k(Up),
+            k(Open),
+            k(Snapshot),
+            k(Pause),
+            k(Filter),
+            k(Help),
+            k(Quit)
         )
     };
     frame.render_widget(Paragraph::new(text), area);
@@ -442,31 +471,9 @@ fn draw_confirm(frame: &mut Frame<'_>, area: Rect, state: &State, c: &super::sta
     );
 }
 
-pub const HELP: &[(&str, &str)] = &[
-    ("j / k, arrows", "move (PgUp/PgDn, g/G jump)"),
-    ("Enter", "details: full query, locks, why it blocks"),
-    ("K", "terminate the selected backend (asks first)"),
-    ("C", "cancel its current query (asks first)"),
-    (
-        "s",
-        "write a Markdown and a JSON snapshot to --snapshot-dir",
-    ),
-    ("p or space", "pause the display (polling goes on)"),
-    (
-        "/",
-        "filter by pid, application, user, state, query or relation",
-    ),
-    ("o", "show or hide sessions outside the wait tree"),
-    ("r", "poll now"),
-    ("[ ] { }", "replay: step one poll, or ten"),
-    ("b / n", "replay: first blocked state / next action"),
-    ("p, + / -", "replay: play or pause, faster / slower"),
-    ("?", "this help"),
-    ("q", "quit"),
-];
-
 fn draw_help(frame: &mut Frame<'_>, area: Rect, state: &State) {
-    let mut text: Vec<TextLine<'_>> = HELP
+    // The keys as bound: the config file's [keys] can move them.
+    let mut text: Vec<TextLine<'_>> = super::keys::help_rows(&state.keys)
         .iter()
         .map(|(k, v)| TextLine::from(format!("{k:>14}  {v}")))
         .collect();
