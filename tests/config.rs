@@ -1,6 +1,7 @@
 //! The config file through the binary: a named server connects, the file's defaults reach
-//! the command, a flag beats them, and a bad file is one line naming file, line and key.
-//! (Precedence and every error kind are unit tests in src/config/.)
+//! the command, a flag beats them, and a bad file is one line naming file, line and key;
+//! PGLOCKS_CONFIG and a bad PGLOCKS_* variable; the file's theme and keys in `replay`
+//! (tmux). (Precedence and every error kind are unit tests in src/config/.)
 // The whole file is test code, helpers included (clippy.toml only exempts #[test] fns).
 #![allow(clippy::unwrap_used)]
 mod common;
@@ -188,4 +189,72 @@ fn the_environment_names_the_file_and_a_bad_variable_is_one_line() {
         out.contains("environment: PGLOCKS_INTERVAL (over the file)"),
         "{out}"
     );
+}
+
+/// Whether tmux's copy of the screen sets a foreground colour anywhere (SGR 30-37, 38;...,
+/// 90-97).
+fn has_colour(escaped: &str) -> bool {
+    escaped.split("\x1b[").skip(1).any(|seq| {
+        let Some(params) = seq.split('m').next() else {
+            return false;
+        };
+        params
+            .split(';')
+            .any(|p| matches!(p.parse::<u32>(), Ok(30..=38 | 90..=97)))
+    })
+}
+
+/// `pglocks replay` in tmux with `file` as its config; the screen once the replay is up.
+async fn replay_in_tmux(file: &Path) -> (common::tmux::Tmux, String) {
+    let recording = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/recording-v1.jsonl");
+    let tmux = common::tmux::Tmux::start(
+        &format!(
+            "env -u NO_COLOR -u PGLOCKS_THEME -u PGLOCKS_CONFIG {} --config {} replay {recording}; echo EXITED $?; sleep 30",
+            env!("CARGO_BIN_EXE_pglocks"),
+            file.display()
+        ),
+        160,
+        30,
+    );
+    let screen = tmux
+        .wait_for(
+            "the replay",
+            |s| s.contains("ROOT"),
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+    (tmux, screen)
+}
+
+#[tokio::test]
+async fn replay_takes_the_files_theme_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    // Built-in theme: the replay is in colour.
+    std::fs::write(&file, "[keys]\nquit = \"x\"\n").unwrap();
+    let (tmux, screen) = replay_in_tmux(&file).await;
+    assert!(
+        screen.contains("x quit"),
+        "the footer names the bound key:\n{screen}"
+    );
+    let escaped = tmux.tmux(&["capture-pane", "-p", "-e", "-t", "e2e"]);
+    assert!(has_colour(&escaped), "dark has colours:\n{escaped:?}");
+    // q is no longer quit; x is.
+    tmux.keys("q");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(tmux.screen().contains("ROOT"), "q quit the replay");
+    tmux.keys("x");
+    tmux.wait_for(
+        "x to quit",
+        |s| s.contains("EXITED 0"),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    drop(tmux);
+    // The file's theme reaches replay: mono has no colour at all.
+    std::fs::write(&file, "[defaults]\ntheme = \"mono\"\n").unwrap();
+    let (tmux, screen) = replay_in_tmux(&file).await;
+    assert!(screen.contains("q quit"), "{screen}");
+    let escaped = tmux.tmux(&["capture-pane", "-p", "-e", "-t", "e2e"]);
+    assert!(!has_colour(&escaped), "mono has no colours:\n{escaped:?}");
 }
