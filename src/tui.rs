@@ -8,7 +8,6 @@ pub mod replay;
 pub mod ring;
 pub mod state;
 pub mod strip;
-mod table;
 pub mod terminal;
 pub mod theme;
 pub mod update;
