@@ -6,6 +6,7 @@ pub mod mouse;
 pub mod multi;
 pub mod replay;
 pub mod ring;
+mod selection;
 pub mod state;
 pub mod strip;
 pub mod terminal;

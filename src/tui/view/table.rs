@@ -15,8 +15,7 @@ use crate::humanize::{first_line, inert, opt_age};
 use crate::lockmode::LockMode;
 use crate::model::Session;
 use crate::tree::Group;
-use crate::tui::mouse::RowsOnScreen;
-use crate::tui::state::{PaneLine, State};
+use crate::tui::state::{PaneLine, RowsOnScreen, State};
 use crate::words;
 
 /// The statement keeps this much in the layouts with an application column...
