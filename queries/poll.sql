@@ -12,7 +12,7 @@
 --   of the current database, because other databases' OIDs mean nothing here.
 -- * waitstart exists from PostgreSQL 14 only; reading it through to_jsonb(l) makes the same
 --   text work on 13 (the key is simply absent). On 14 and later the monitor swaps that one
---   expression for l.waitstart (db/poll.rs), as the conversion costs a few microseconds per
+--   expression for l.waitstart (db/poll_sql.rs), as the conversion costs a few microseconds per
 --   row. It is NULL for granted locks, so on 13 only the awaited lock pays for it.
 -- * Locks come back as plain rows after the sessions' rows. Building a JSON object per lock
 --   cost the server more than reading pg_stat_activity itself (about 10 ms for 850 locks).
@@ -27,7 +27,7 @@
 --   For VACUUM and ANALYZE, age(relfrozenxid) and the applicable autovacuum_freeze_max_age
 --   come from pg_class (a catalog read, no lock on the table) to tell an anti-wraparound
 --   autovacuum's urgency. pg_stat_progress_copy exists from 14: on 13 the monitor cuts its
---   branch out (db/poll.rs).
+--   branch out (db/poll_sql.rs).
 -- * Advisory locks are read for every session, not only those in a wait: a migration tool
 --   that lost its client still holds its lock, and try-lock tools (Flyway, Rails) never
 --   show up as waiters. There are rarely more than a few.

@@ -7,9 +7,11 @@ mod error;
 mod guard;
 mod poll;
 pub use poll::LOCKS_LISTED_PER_SESSION;
+mod poll_sql;
 mod preflight;
 mod signal;
 mod standby;
+mod statement;
 pub mod tls;
 mod tool_rows;
 
@@ -17,5 +19,5 @@ pub use connect::{Connection, Privileges, connect};
 pub use doctor::{DoctorFacts, TimeoutLevels};
 pub use error::DbError;
 pub use guard::{ClientBackend, GuardCancel};
-pub use poll::poll_statement;
+pub use poll_sql::poll_statement;
 pub use signal::{Signal, SignalOutcome};

@@ -7,12 +7,9 @@ use tokio_postgres::{Client, Config, Statement};
 
 use super::DbError;
 use super::conninfo::{ConnParams, Env, Host, SslMode};
+use super::statement::{bounded, column};
 use super::tls;
 use crate::model::ServerInfo;
-
-/// Every statement gets this long on the client side. The server's statement_timeout
-/// (3 s) normally fires first; this covers a server that has stopped answering at all.
-pub const CLIENT_DEADLINE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Privileges {
@@ -48,16 +45,6 @@ impl Drop for Connection {
 impl Connection {
     pub fn is_closed(&self) -> bool {
         self.client.is_closed()
-    }
-}
-
-/// Runs `fut` under the client-side deadline, mapping both failure kinds to DbError.
-pub(super) async fn bounded<T>(
-    fut: impl Future<Output = Result<T, tokio_postgres::Error>>,
-) -> Result<T, DbError> {
-    match timeout(CLIENT_DEADLINE, fut).await {
-        Err(_) => Err(DbError::Deadline(CLIENT_DEADLINE)),
-        Ok(r) => r.map_err(|e| DbError::query(&e)),
     }
 }
 
@@ -176,7 +163,8 @@ async fn prepare(
     };
     let monitor_pid: i32 = column(&row, "monitor_pid")?;
     // Prepared once: re-planning the catalog views costs about 0.2 ms per poll.
-    let poll = bounded(client.prepare(&super::poll::poll_statement(server.version_num))).await?;
+    let poll =
+        bounded(client.prepare(&super::poll_sql::poll_statement(server.version_num))).await?;
     let replication = super::standby::Statements::prepare(&client).await?;
     Ok(Connection {
         replication,
@@ -189,14 +177,4 @@ async fn prepare(
         last_sessions: std::sync::atomic::AtomicUsize::new(0),
         task,
     })
-}
-
-/// A column of one of our own statements. `Row::get` would panic if a server (or a proxy in
-/// front of it) answered with another type; this says so in one line instead.
-pub(super) fn column<'a, T: tokio_postgres::types::FromSql<'a>>(
-    row: &'a tokio_postgres::Row,
-    name: &str,
-) -> Result<T, DbError> {
-    row.try_get(name)
-        .map_err(|e| DbError::Query(format!("unexpected column {name}: {e}")))
 }

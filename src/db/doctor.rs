@@ -3,7 +3,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::connect::{bounded, column};
+use super::statement::{bounded, column};
 use super::{Connection, DbError};
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::error::SqlState;
 
 use super::DbError;
-use super::connect::{Connection, bounded, column};
+use super::connect::Connection;
+use super::statement::{bounded, column};
 
 /// A client backend as pg_stat_activity lists it, with its client's endpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,14 +84,14 @@ impl Connection {
             ));
         }
         let row = tokio::time::timeout(
-            super::connect::CLIENT_DEADLINE,
+            super::statement::CLIENT_DEADLINE,
             self.client.query_opt(
                 include_str!("../../queries/guard_cancel.sql"),
                 &[&pid, &backend_start, &query_start],
             ),
         )
         .await
-        .map_err(|_| DbError::Deadline(super::connect::CLIENT_DEADLINE))?;
+        .map_err(|_| DbError::Deadline(super::statement::CLIENT_DEADLINE))?;
         let signalled: Option<bool> = match row {
             Ok(row) => row.map(|r| column(&r, "signalled")).transpose()?.flatten(),
             Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {

@@ -1,6 +1,5 @@
 //! One poll: one prepared statement (and the replication statements pipelined beside it),
 //! one round trip, rows into a Snapshot.
-use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +9,8 @@ use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, Type};
 
 use super::DbError;
-use super::connect::{CLIENT_DEADLINE, Connection};
+use super::connect::Connection;
+use super::statement::CLIENT_DEADLINE;
 use crate::model::{Lock, Progress, Session, Snapshot, Text, fold_parallel_workers};
 
 impl Connection {
@@ -76,32 +76,6 @@ impl Connection {
 
 // The cap is part of what a Session says (model.rs); poll.sql spells the same number.
 pub use crate::model::LOCKS_LISTED_PER_SESSION;
-
-/// poll.sql reads pg_locks.waitstart through to_jsonb(l), so that one text also runs on
-/// PostgreSQL 13, which lacks the column. Turning a lock row into JSON costs the server a few
-/// microseconds per waiting session, so 14 and later read the column itself.
-const WAITSTART_PG13: &str = "(to_jsonb(l) ->> 'waitstart')::timestamptz";
-const WAITSTART: &str = "l.waitstart";
-
-/// pg_stat_progress_copy appeared in PostgreSQL 14; poll.sql's branch for it is cut on 13.
-const COPY_PROGRESS: &str = "    UNION ALL
-    SELECT v.pid, v.datid, v.relid, 'COPY ' || v.command, v.type,
-           CASE WHEN v.bytes_total > 0 THEN v.bytes_processed ELSE v.tuples_processed END,
-           CASE WHEN v.bytes_total > 0 THEN v.bytes_total END,
-           CASE WHEN v.bytes_total > 0 THEN 'bytes' ELSE 'tuples' END,
-           NULL, NULL, NULL
-    FROM pg_stat_progress_copy v
-";
-
-/// The poll statement for a server version (`server_version_num`).
-pub fn poll_statement(version_num: i32) -> Cow<'static, str> {
-    let sql = include_str!("../../queries/poll.sql");
-    if version_num >= 140_000 {
-        Cow::Owned(sql.replace(WAITSTART_PG13, WAITSTART))
-    } else {
-        Cow::Owned(sql.replace(COPY_PROGRESS, ""))
-    }
-}
 
 /// Declares where each column sits in the poll's rows. Looking every column up by name in
 /// every row cost more than decoding it.
@@ -368,10 +342,7 @@ fn widen(x: f32) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        COPY_PROGRESS, LOCKS_LISTED_PER_SESSION, Sessions, WAITSTART, WAITSTART_PG13,
-        poll_statement, setting_ms, widen,
-    };
+    use super::{LOCKS_LISTED_PER_SESSION, Sessions, setting_ms, widen};
     use crate::model::{Lock, Session};
 
     fn lock(mode: &str) -> Lock {
@@ -409,20 +380,6 @@ mod tests {
     }
 
     #[test]
-    fn the_waitstart_read_is_swapped_for_14_and_later() {
-        let sql = include_str!("../../queries/poll.sql");
-        assert_eq!(
-            sql.matches(WAITSTART_PG13).count(),
-            1,
-            "poll.sql must read waitstart once, as {WAITSTART_PG13}"
-        );
-        let old = poll_statement(130_013);
-        assert!(old.contains(WAITSTART_PG13));
-        let new = poll_statement(140_000);
-        assert!(!new.contains(WAITSTART_PG13) && new.contains(WAITSTART));
-    }
-
-    #[test]
     fn the_statement_caps_locks_as_the_decoder_counts_them() {
         let sql = include_str!("../../queries/poll.sql");
         let n = LOCKS_LISTED_PER_SESSION;
@@ -448,14 +405,6 @@ mod tests {
         let sessions = s.finish();
         assert_eq!(sessions[0].locks.len(), 3);
         assert_eq!(sessions[0].locks_unlisted, 49_997);
-    }
-
-    #[test]
-    fn copy_progress_is_read_from_14_only() {
-        let sql = include_str!("../../queries/poll.sql");
-        assert_eq!(sql.matches(COPY_PROGRESS).count(), 1);
-        assert!(!poll_statement(130_013).contains("FROM pg_stat_progress_copy"));
-        assert!(poll_statement(140_000).contains(COPY_PROGRESS));
     }
 
     #[test]

@@ -3,7 +3,8 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::types::Json;
 
 use super::DbError;
-use super::connect::{Connection, bounded};
+use super::connect::Connection;
+use super::statement::bounded;
 use crate::model::preflight::{Locker, RelationFacts, ServerFacts, SnapshotHolder};
 
 impl Connection {

@@ -8,7 +8,8 @@ use tokio_postgres::error::SqlState;
 use super::DbError;
 use tokio::time::timeout;
 
-use super::connect::{CLIENT_DEADLINE, Connection, bounded, column};
+use super::connect::Connection;
+use super::statement::{CLIENT_DEADLINE, bounded, column};
 
 /// How long pg_terminate_backend(pid, timeout) waits for the backend to exit (PG14+).
 const TERMINATE_WAIT_MS: i64 = 1_500;

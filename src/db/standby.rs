@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_postgres::{Client, Row, Statement};
 
 use super::DbError;
-use super::connect::{bounded, column};
+use super::statement::{bounded, column};
 use crate::model::{Lock, ReplayWait, ReplicaLink, Replication, Session, StandbyStatus, Text};
 
 pub(super) struct Statements {

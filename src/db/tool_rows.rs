@@ -1,6 +1,7 @@
 //! The opt-in read of migration tools' lock tables (queries/tool_lock_rows.sql).
 use super::DbError;
-use super::connect::{Connection, bounded, column};
+use super::connect::Connection;
+use super::statement::{bounded, column};
 use crate::model::ToolLockRow;
 
 impl Connection {

@@ -1,7 +1,7 @@
 //! Keys on the rows that stand for others: a `× N` group of identical waiters and the
 //! `… N more` fold of a root's long tail. Opening and closing them, and what K/C say there.
+use super::selection::ensure_selection;
 use super::state::{Cursor, State};
-use super::update::ensure_selection;
 use crate::graph::EdgeKind;
 
 /// Right (or Enter) opens the group under the cursor; left closes it, from its row or

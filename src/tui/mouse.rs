@@ -3,26 +3,18 @@
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, MouseEvent, MouseEventKind};
 use crossterm::execute;
 
+use super::selection::move_selection;
 use super::state::{Mode, State};
-use super::update::Effect;
 
 /// Rows per wheel notch.
 const WHEEL: i32 = 3;
 
-/// Where the tree's rows were last drawn: the screen row of the first one, the index of the
-/// line shown there, and how many are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RowsOnScreen {
-    pub top: u16,
-    pub first: usize,
-    pub count: usize,
-}
-
-pub fn on_mouse(state: &mut State, ev: MouseEvent) -> Vec<Effect> {
+/// The mouse only moves the cursor or scrolls: it never asks for an effect.
+pub fn on_mouse(state: &mut State, ev: MouseEvent) {
     // crossterm decodes a mouse report even when capture is off (a terminal may still send
     // one); --no-mouse means none of them acts.
     if !state.mouse {
-        return Vec::new();
+        return;
     }
     let delta = match ev.kind {
         MouseEventKind::ScrollDown => WHEEL,
@@ -31,9 +23,9 @@ pub fn on_mouse(state: &mut State, ev: MouseEvent) -> Vec<Effect> {
             if matches!(state.mode, Mode::Tree | Mode::Filter) {
                 click(state, ev.row);
             }
-            return Vec::new();
+            return;
         }
-        _ => return Vec::new(),
+        _ => return,
     };
     match state.mode {
         Mode::Details { scroll } => {
@@ -44,10 +36,9 @@ pub fn on_mouse(state: &mut State, ev: MouseEvent) -> Vec<Effect> {
             };
             state.mode = Mode::Details { scroll };
         }
-        Mode::Tree | Mode::Filter => super::update::move_selection(state, delta),
+        Mode::Tree | Mode::Filter => move_selection(state, delta),
         _ => {}
     }
-    Vec::new()
 }
 
 fn click(state: &mut State, y: u16) {
@@ -63,7 +54,7 @@ fn click(state: &mut State, y: u16) {
         state.selected_index(&lines).unwrap_or(0)
     };
     let delta = target as i64 - current as i64;
-    super::update::move_selection(state, i32::try_from(delta).unwrap_or(0));
+    move_selection(state, i32::try_from(delta).unwrap_or(0));
 }
 
 /// Mouse reporting on while it lives; the terminal's own restore (terminal.rs) runs after.

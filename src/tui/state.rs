@@ -71,7 +71,7 @@ pub struct State {
     /// Which key does what: built-in, or the config file's `[keys]`.
     pub keys: super::keys::Keymap,
     /// Written by the view, read by a click: where the tree's rows are on screen.
-    pub rows_on_screen: std::cell::Cell<Option<super::mouse::RowsOnScreen>>,
+    pub rows_on_screen: std::cell::Cell<Option<RowsOnScreen>>,
     /// Set when the screen replays a recording instead of watching a server.
     pub replay: Option<super::replay::Replay>,
     /// The last minutes of changes, for the timeline the snapshot key writes.
@@ -81,6 +81,15 @@ pub struct State {
 }
 
 /// A line of the main pane: a tree row or, below it, one of the other sessions.
+/// Written by the view, read by a click: where the tree's rows were last drawn: the screen row of the first one, the index of the
+/// line shown there, and how many are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RowsOnScreen {
+    pub top: u16,
+    pub first: usize,
+    pub count: usize,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaneLine<'a> {
     pub pid: i32,

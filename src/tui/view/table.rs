@@ -8,14 +8,14 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line as TextLine;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 
-use super::state::{PaneLine, State};
-use super::view::palette;
+use super::screen::palette;
 use crate::analysis::Analysis;
 use crate::graph::EdgeKind;
 use crate::humanize::{first_line, inert, opt_age};
 use crate::lockmode::LockMode;
 use crate::model::Session;
 use crate::tree::Group;
+use crate::tui::state::{PaneLine, RowsOnScreen, State};
 use crate::words;
 
 /// The statement keeps this much in the layouts with an application column...
@@ -467,7 +467,7 @@ pub(super) fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
         .take(height)
         .map(|l| cells(state, a, l))
         .collect();
-    state.rows_on_screen.set(Some(super::mouse::RowsOnScreen {
+    state.rows_on_screen.set(Some(RowsOnScreen {
         top: area.y + 2,
         first,
         count: visible.len(),
