@@ -809,3 +809,114 @@ async fn on_a_terminal_the_status_is_one_live_line_and_ctrl_c_is_not_retried() {
     // Nobody else was signalled: the blocker's transaction is intact.
     blocker.batch_execute("COMMIT").await.unwrap();
 }
+
+/// `guard --tui`: the live view on the guard's server, the command's backend pinned as the
+/// migration, the breaker's lines inside the view; the retry succeeds once the blocker
+/// ends, and the terminal comes back with the guard's lines printed on it.
+#[tokio::test]
+async fn with_tui_the_view_pins_the_command_and_the_breaker_still_decides() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let (blocker, blocker_pid) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env: Vec<String> = pg_env(&db)
+        .iter()
+        .map(|(k, v)| format!("{k}='{v}'"))
+        .collect();
+    let command = format!(
+        "cd {} && env -u PGAPPNAME {} {} guard --tui --record guard.jsonl --max-lock-wait 1500ms --interval 200ms --backoff 200ms..400ms -- {PSQL} -X -v ON_ERROR_STOP=1 -c 'ALTER TABLE orders ADD COLUMN tui int'; echo GUARD-EXIT=$?; sleep 60",
+        dir.path().display(),
+        env.join(" "),
+        env!("CARGO_BIN_EXE_pglocks"),
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    // The command's backend, as the server sees it.
+    let (watch, _) = session(&db, "test-watch").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let migration: i32 = loop {
+        let row = watch
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if let Some(r) = row {
+            break r.get(0);
+        }
+        assert!(Instant::now() < deadline, "the migration never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let pinned = |s: &str| {
+        s.lines()
+            .any(|l| l.contains(&migration.to_string()) && l.contains("MIGRATION"))
+            && s.contains(&format!(
+                "migration: pid {migration} (run by pglocks guard (found by"
+            ))
+    };
+    let screen = t
+        .wait_for(
+            "the command's backend pinned",
+            pinned,
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(
+        screen.contains(&blocker_pid.to_string()),
+        "the blocker is in the tree: {screen}"
+    );
+    // The breaker's line, inside the view: nothing scribbled over it.
+    let screen = t
+        .wait_for(
+            "the breaker's line in the view",
+            |s| s.contains("breaker cancelled the statement"),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(screen.contains("guard:"), "still the live view: {screen}");
+    blocker.batch_execute("COMMIT").await.unwrap();
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(screen.contains("GUARD-EXIT=0"), "{screen}");
+    // The terminal is back: the view's rows are gone, the guard's lines are printed.
+    assert!(!screen.contains("q leaves the view"), "{screen}");
+    let lines: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.starts_with("pglocks: "))
+        .collect();
+    let at = |what: &str| lines.iter().position(|l| l.contains(what));
+    let order = [
+        at("attempt 1: started"),
+        at("breaker cancelled the statement"),
+        at("attempt 2: started"),
+        at("exit 0: attempt 2 succeeded"),
+        at("the command's output:"),
+    ];
+    assert!(order.iter().all(Option::is_some), "{screen}");
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{screen}");
+    assert!(has_column(&c, "tui").await);
+    let out = dir.path().join("guard.output.log");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("canceling statement due to user request"),
+        "{text}"
+    );
+    assert!(text.contains("ALTER TABLE"), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let recording = std::fs::read_to_string(dir.path().join("guard.jsonl")).unwrap();
+    assert!(
+        recording.contains("\"output\":"),
+        "the recording names the output file"
+    );
+}

@@ -46,6 +46,10 @@ pub struct Guard {
     jitter: Jitter,
     sigint: Option<UnixSignal>,
     sigterm: Option<UnixSignal>,
+    /// `--tui`: the command's stdout and stderr go to this file, not onto the view.
+    output: Option<(std::path::PathBuf, std::fs::File)>,
+    /// `--tui`: the command's backends, for the view to pin as the migration.
+    pins: Option<tokio::sync::watch::Sender<Vec<crate::pipeline::Pin>>>,
 }
 
 /// What one attempt came to.
@@ -123,12 +127,34 @@ impl Guard {
             app: plan.migration_app,
             user: plan.migration_user,
             appname,
-            own_group: !std::io::stdin().is_terminal(),
+            // Under --tui the view owns the terminal (raw mode: no Ctrl-C signal from it),
+            // so the guard forwards every signal itself.
+            own_group: plan.output.is_some() || !std::io::stdin().is_terminal(),
             attempt: 0,
             poll_failed: false,
             jitter: Jitter::seeded(),
             sigint: signal(SignalKind::interrupt()).ok(),
             sigterm: signal(SignalKind::terminate()).ok(),
+            output: plan.output,
+            pins: None,
+        }
+    }
+
+    /// Publishes the command's backends on every poll, for the live view to pin.
+    pub fn pin_to(&mut self, pins: tokio::sync::watch::Sender<Vec<crate::pipeline::Pin>>) {
+        self.pins = Some(pins);
+    }
+
+    fn publish(&self, current: &BTreeMap<i32, Backend>) {
+        if let Some(tx) = &self.pins {
+            let pins: Vec<crate::pipeline::Pin> = current.values().map(pin).collect();
+            tx.send_if_modified(|old| {
+                let changed = *old != pins;
+                if changed {
+                    *old = pins;
+                }
+                changed
+            });
         }
     }
 
@@ -253,6 +279,21 @@ impl Guard {
         if self.own_group {
             cmd.process_group(0);
         }
+        if let Some((_, file)) = &self.output {
+            use std::io::Write;
+            // The command writes straight into the file: nothing of the guard's sits
+            // between them, so neither a slow view nor the guard's end can stall the
+            // command on a full pipe or kill it with SIGPIPE.
+            let mut marker = file.try_clone()?;
+            let _ = writeln!(
+                marker,
+                "== pglocks guard: attempt {n}: {} ==",
+                self.shown_command().join(" ")
+            );
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(file.try_clone()?)
+                .stderr(file.try_clone()?);
+        }
         let mut child = cmd.spawn()?;
         let child_pid = child.id().unwrap_or_default();
         say(&format!(
@@ -270,6 +311,7 @@ impl Guard {
                 command: self.shown_command(),
                 child_pid,
                 appname: self.appname.clone(),
+                output: self.output.as_ref().map(|(p, _)| p.display().to_string()),
             },
         ));
         let mut st = AttemptState {
@@ -431,6 +473,7 @@ impl Guard {
             .filter(|(k, _)| present.contains(k))
             .map(|(_, b)| (b.pid, b.clone()))
             .collect();
+        self.publish(&current);
         // Analysed again with the command's backends as the migration, so the recording
         // and the report tell its story.
         let opts = Options {
@@ -442,10 +485,7 @@ impl Guard {
         } else {
             let mut s = Situation::of(first.into_snapshot(), &opts);
             for b in current.values() {
-                s.migrations.insert(
-                    b.pid,
-                    format!("run by pglocks guard (found by {})", b.method.describe()),
-                );
+                s.migrations.insert(b.pid, pin_reason(b));
             }
             Analysis::of(s, &opts)
         };
@@ -623,6 +663,17 @@ impl Guard {
                 return Err(BlockersStay::Interrupted);
             }
         }
+    }
+}
+
+fn pin_reason(b: &Backend) -> String {
+    format!("run by pglocks guard (found by {})", b.method.describe())
+}
+
+fn pin(b: &Backend) -> crate::pipeline::Pin {
+    crate::pipeline::Pin {
+        pid: b.pid,
+        reason: Some(pin_reason(b)),
     }
 }
 
