@@ -1,0 +1,171 @@
+//! `guard --tui`'s own state: the guard's rows under the live view, its keys, the last line
+//! of the command's output, and the routing of the guard's lines away from the terminal
+//! while the view owns it. Plain functions; the tmux run is in tests/guard.rs.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pglocks::guard::status::{self, Note};
+use pglocks::pipeline::Pin;
+use pglocks::tui::guarded::{GuardKey, Panel, draw, last_line_of, on_key};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn panel() -> Panel {
+    Panel::new(
+        "psql -X -f migration.sql".into(),
+        PathBuf::from("pglocks-guard-x.output.log"),
+    )
+}
+
+#[test]
+fn a_line_of_the_guards_is_kept_and_ends_the_status_it_followed() {
+    let mut p = panel();
+    p.apply(Note::Line("attempt 1: started psql".into()));
+    p.apply(Note::Status(Some("attempt 1: pid 7 waits 0.4s".into())));
+    assert_eq!(p.rows()[1], "now: attempt 1: pid 7 waits 0.4s");
+    p.apply(Note::Line(
+        "breaker cancelled the statement of pid 7".into(),
+    ));
+    assert_eq!(p.status, None);
+    assert_eq!(p.rows()[1], "now: no lock wait of the command's");
+    p.apply(Note::Line("attempt 2: started psql".into()));
+    // All kept, for stderr afterwards; the last two shown.
+    assert_eq!(p.log.len(), 3);
+    let rows = p.rows();
+    assert_eq!(
+        rows[2..4],
+        [
+            "pglocks: breaker cancelled the statement of pid 7",
+            "pglocks: attempt 2: started psql"
+        ]
+    );
+    p.apply(Note::Status(None));
+    assert_eq!(p.status, None);
+}
+
+#[test]
+fn the_rows_name_the_pinned_backends_with_how_they_were_found() {
+    let mut p = panel();
+    assert_eq!(
+        p.rows()[0],
+        "migration: no backend of the command's on the server yet"
+    );
+    p.pins = vec![
+        Pin {
+            pid: 41,
+            reason: Some("run by pglocks guard (found by PGAPPNAME)".into()),
+        },
+        Pin {
+            pid: 42,
+            reason: None,
+        },
+    ];
+    let rows = p.rows();
+    assert_eq!(
+        rows[0],
+        "migration: pid 41 (run by pglocks guard (found by PGAPPNAME)), pid 42"
+    );
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert_eq!(
+        rows[4],
+        "output (pglocks-guard-x.output.log): (nothing yet)"
+    );
+    p.last_output = Some("ALTER TABLE".into());
+    assert_eq!(
+        p.rows()[4],
+        "output (pglocks-guard-x.output.log): ALTER TABLE"
+    );
+}
+
+#[test]
+fn after_ctrl_c_the_rows_say_where_it_went() {
+    let mut p = panel();
+    p.interrupted = true;
+    assert_eq!(
+        p.rows()[1],
+        "now: Ctrl-C sent to the command; waiting for it to exit"
+    );
+}
+
+#[test]
+fn ctrl_c_is_the_commands_and_every_other_key_the_views() {
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(on_key(&ctrl_c), GuardKey::Interrupt);
+    for k in [
+        KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Char('C'), KeyModifiers::SHIFT),
+    ] {
+        assert_eq!(on_key(&k), GuardKey::View, "{k:?}");
+    }
+}
+
+#[test]
+fn the_last_output_line_is_the_last_non_empty_one_made_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.log");
+    assert_eq!(last_line_of(&path), None, "no file yet");
+    std::fs::write(&path, "").unwrap();
+    assert_eq!(last_line_of(&path), None);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    // More than the 4 KiB it reads: only the tail matters.
+    for i in 0..500 {
+        writeln!(f, "NOTICE:  line {i}").unwrap();
+    }
+    writeln!(
+        f,
+        "ERROR:  canceling statement\x1b[2J\tdue to user request\n\n"
+    )
+    .unwrap();
+    assert_eq!(
+        last_line_of(&path).unwrap(),
+        "ERROR:  canceling statement\u{241b}[2J due to user request"
+    );
+}
+
+#[test]
+fn the_guards_rows_render() {
+    let mut p = panel();
+    p.pins = vec![Pin {
+        pid: 4711,
+        reason: Some("run by pglocks guard (found by its TCP connection (/proc))".into()),
+    }];
+    p.apply(Note::Line(
+        "attempt 1: started psql -X -f migration.sql (pid 900)".into(),
+    ));
+    p.apply(Note::Line(
+        "attempt 1: backend pid 4711 is the command's (found by its TCP connection (/proc))".into(),
+    ));
+    p.apply(Note::Status(Some(
+        "attempt 1: pid 4711 waits 1.2s for AccessExclusiveLock on public.orders behind pid 3020 (metabase, active, xact 25m); 3 queued behind it".into(),
+    )));
+    p.last_output = Some("psql:migration.sql:1: NOTICE:  starting".into());
+    let mut t = Terminal::new(TestBackend::new(110, 6)).unwrap();
+    t.draw(|f| draw(f, f.area(), &p)).unwrap();
+    insta::assert_debug_snapshot!("guard_tui_rows", t.backend());
+}
+
+/// The only test here that routes the guard's lines (the route is process-wide).
+#[test]
+fn while_the_view_owns_the_terminal_the_guards_lines_go_to_it_then_back_in_order() {
+    let mut rx = status::to_view();
+    pglocks::guard::say("attempt 1: started psql");
+    pglocks::guard::say("pid 9 waits\x1b[2J");
+    assert_eq!(
+        rx.try_recv().unwrap(),
+        Note::Line("attempt 1: started psql".into())
+    );
+    let mut handed = Vec::new();
+    status::to_stderr(&mut rx, |queued| handed = queued);
+    // The line still queued when the view closed is handed back, made inert.
+    assert_eq!(handed, vec![Note::Line("pid 9 waits\u{241b}[2J".into())]);
+    // Afterwards the lines go to stderr, not to the (closed) route.
+    pglocks::guard::say("exit 0");
+    assert!(rx.try_recv().is_err());
+}
