@@ -823,34 +823,14 @@ async fn with_tui_the_view_pins_the_command_and_the_breaker_still_decides() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let env: Vec<String> = pg_env(&db)
-        .iter()
-        .map(|(k, v)| format!("{k}='{v}'"))
-        .collect();
-    let command = format!(
-        "cd {} && env -u PGAPPNAME {} {} guard --tui --record guard.jsonl --max-lock-wait 1500ms --interval 200ms --backoff 200ms..400ms -- {PSQL} -X -v ON_ERROR_STOP=1 -c 'ALTER TABLE orders ADD COLUMN tui int'; echo GUARD-EXIT=$?; sleep 60",
-        dir.path().display(),
-        env.join(" "),
-        env!("CARGO_BIN_EXE_pglocks"),
+    let command = tui_command(
+        &db,
+        dir.path(),
+        "--max-lock-wait 1500ms",
+        "ALTER TABLE orders ADD COLUMN tui int",
     );
     let t = common::tmux::Tmux::start(&command, 160, 40);
-    // The command's backend, as the server sees it.
-    let (watch, _) = session(&db, "test-watch").await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let migration: i32 = loop {
-        let row = watch
-            .query_opt(
-                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%'",
-                &[],
-            )
-            .await
-            .unwrap();
-        if let Some(r) = row {
-            break r.get(0);
-        }
-        assert!(Instant::now() < deadline, "the migration never waited");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let migration = waiting_alter(&db).await;
     let pinned = |s: &str| {
         s.lines()
             .any(|l| l.contains(&migration.to_string()) && l.contains("MIGRATION"))
@@ -919,4 +899,135 @@ async fn with_tui_the_view_pins_the_command_and_the_breaker_still_decides() {
         recording.contains("\"output\":"),
         "the recording names the output file"
     );
+}
+
+/// `pglocks guard --tui ARGS -- psql -c SQL` in DIR, for tmux; the guard's exit code is
+/// echoed after it as GUARD-EXIT=N.
+fn tui_command(db: &TestDb, dir: &Path, args: &str, sql: &str) -> String {
+    let env: Vec<String> = pg_env(db)
+        .iter()
+        .map(|(k, v)| format!("{k}='{v}'"))
+        .collect();
+    format!(
+        "cd {} && env -u PGAPPNAME {} {} guard --tui --record guard.jsonl --interval 200ms --backoff 200ms..400ms {args} -- {PSQL} -X -v ON_ERROR_STOP=1 -c '{sql}'; echo GUARD-EXIT=$?; sleep 60",
+        dir.display(),
+        env.join(" "),
+        env!("CARGO_BIN_EXE_pglocks"),
+    )
+}
+
+/// The pid of the backend whose ALTER TABLE waits on a lock (the guarded psql's).
+async fn waiting_alter(db: &TestDb) -> i32 {
+    let (watch, _) = session(db, "test-watch").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let row = watch
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if let Some(r) = row {
+            return r.get(0);
+        }
+        assert!(Instant::now() < deadline, "the migration never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// In the view the terminal is raw, so Ctrl-C is a key: the guard forwards it to the
+/// command as SIGINT, does not retry, and the view closes when the command has exited.
+#[tokio::test]
+async fn with_tui_ctrl_c_reaches_the_command_and_is_not_retried() {
+    let db = TestDb::new().await;
+    let _c = setup(&db).await;
+    let (blocker, _) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let command = tui_command(
+        &db,
+        dir.path(),
+        "--max-lock-wait 30s",
+        "ALTER TABLE orders ADD COLUMN tui int",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    let migration = waiting_alter(&db).await;
+    t.wait_for(
+        "the view",
+        |s| s.contains(&format!("migration: pid {migration}")),
+        Duration::from_secs(10),
+    )
+    .await;
+    t.keys("C-c");
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(
+        screen.contains("SIGINT forwarded to the command"),
+        "{screen}"
+    );
+    assert!(screen.contains("was interrupted"), "{screen}");
+    assert!(!screen.contains("attempt 2"), "{screen}");
+    assert!(
+        screen.contains("GUARD-EXIT=1"),
+        "psql exits 1 after Ctrl-C: {screen}"
+    );
+    assert!(!screen.contains("q leaves the view"), "{screen}");
+    // Nobody else was signalled: the blocker's transaction is intact.
+    blocker.batch_execute("COMMIT").await.unwrap();
+}
+
+/// q leaves the view and nothing else: the guard and the migration go on in plain mode.
+#[tokio::test]
+async fn with_tui_q_leaves_the_view_and_the_guard_goes_on() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let (blocker, _) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let command = tui_command(
+        &db,
+        dir.path(),
+        "--max-lock-wait 30s",
+        "ALTER TABLE orders ADD COLUMN tui int",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    let migration = waiting_alter(&db).await;
+    t.wait_for(
+        "the view",
+        |s| s.contains(&format!("migration: pid {migration}")),
+        Duration::from_secs(10),
+    )
+    .await;
+    t.keys("q");
+    t.wait_for(
+        "the plain terminal",
+        |s| s.contains("left the live view; the guard goes on") && !s.contains("q leaves the view"),
+        Duration::from_secs(10),
+    )
+    .await;
+    // The migration still waits: leaving the view signalled nobody.
+    assert_eq!(waiting_alter(&db).await, migration);
+    blocker.batch_execute("COMMIT").await.unwrap();
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(screen.contains("GUARD-EXIT=0"), "{screen}");
+    assert!(screen.contains("exit 0: attempt 1 succeeded"), "{screen}");
+    assert!(has_column(&c, "tui").await);
 }

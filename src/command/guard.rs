@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
+use futures_util::FutureExt;
 
 use crate::args::{ConnArgs, ReanalysisArgs, Redact, parse_duration, parse_interval};
 use crate::db::conninfo::ProcessEnv;
@@ -289,9 +290,14 @@ async fn with_view(setup: Setup) -> Result<u8> {
         back_to_stderr(&mut link);
         return finished(&mut link).await;
     }
-    let shown =
-        crate::tui::app::run_guarded(params, interval, redact, record, evidence_dir, &mut link)
-            .await;
+    // A panic in the view must not end the process under a running migration: the hook
+    // restores the terminal, and the guard goes on in plain mode.
+    let view =
+        crate::tui::app::run_guarded(params, interval, redact, record, evidence_dir, &mut link);
+    let shown = std::panic::AssertUnwindSafe(view)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("it panicked")));
     back_to_stderr(&mut link);
     if let Err(e) = shown {
         say(&format!("the live view failed ({e:#}); the guard goes on"));
