@@ -320,7 +320,7 @@ fn back_to_stderr(link: &mut crate::tui::guarded::Link) {
             crate::guard::status::Note::Status(_) => None,
         });
         for line in log.into_iter().chain(queued) {
-            eprintln!("pglocks: {line}");
+            crate::guard::status::print_line(&line);
         }
     });
 }

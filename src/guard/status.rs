@@ -72,7 +72,13 @@ pub fn line(text: &str) {
         return;
     }
     clear();
-    eprintln!("pglocks: {text}");
+    print_line(&text);
+}
+
+/// `eprintln!` panics when stderr is gone (the terminal hung up); the guard must go on
+/// guarding, and its recording keeps what it would have said.
+pub fn print_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "pglocks: {text}");
 }
 
 fn tty() -> bool {
@@ -98,7 +104,7 @@ pub fn show(key: &str, text: &str) {
     };
     if *last != key {
         *last = key.to_string();
-        eprintln!("pglocks: {text}");
+        print_line(&text);
     }
 }
 
