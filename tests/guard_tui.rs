@@ -2,6 +2,7 @@
 //! of the command's output, and the routing of the guard's lines away from the terminal
 //! while the view owns it. Plain functions; the tmux run is in tests/guard.rs.
 #![allow(clippy::unwrap_used)]
+mod common;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -57,10 +58,12 @@ fn the_rows_name_the_pinned_backends_with_how_they_were_found() {
         Pin {
             pid: 41,
             reason: Some("run by pglocks guard (found by PGAPPNAME)".into()),
+            beside_rules: None,
         },
         Pin {
             pid: 42,
             reason: None,
+            beside_rules: None,
         },
     ];
     let rows = p.rows();
@@ -135,6 +138,7 @@ fn the_guards_rows_render() {
     p.pins = vec![Pin {
         pid: 4711,
         reason: Some("run by pglocks guard (found by its TCP connection (/proc))".into()),
+        beside_rules: None,
     }];
     p.apply(Note::Line(
         "attempt 1: started psql -X -f migration.sql (pid 900)".into(),
@@ -168,4 +172,25 @@ fn while_the_view_owns_the_terminal_the_guards_lines_go_to_it_then_back_in_order
     // Afterwards the lines go to stderr, not to the (closed) route.
     pglocks::guard::say("exit 0");
     assert!(rx.try_recv().is_err());
+}
+
+/// The guard's pin on a backend the rules already take (its DDL) adds how it was found to
+/// the rules' reason; on a backend they do not take, the pin's own reason stands alone.
+#[test]
+fn a_pin_beside_the_rules_adds_how_the_guard_found_the_backend() {
+    use pglocks::analysis::Options;
+    let snapshot = common::fixture::pileup();
+    let rules_only = pglocks::pipeline::analysed(snapshot.clone(), &Options::default(), false, &[]);
+    let rules = rules_only.migrations.get(&4711).cloned().unwrap();
+    assert!(!rules_only.migrations.contains_key(&3020));
+    let found = "run by pglocks guard (found by PGAPPNAME)";
+    let pins = [4711, 3020].map(|pid| Pin {
+        pid,
+        reason: Some(found.into()),
+        beside_rules: Some(found.into()),
+    });
+    let a = pglocks::pipeline::analysed(snapshot, &Options::default(), false, &pins);
+    assert_eq!(a.migrations[&4711], format!("{rules}; {found}"));
+    assert_eq!(a.migrations[&3020], found);
+    assert!(a.is_migration(3020));
 }

@@ -145,13 +145,12 @@ impl Guard {
         self.pins = Some(pins);
     }
 
-    fn publish(&self, current: &BTreeMap<i32, Backend>) {
+    fn publish(&self, pins: &[crate::pipeline::Pin]) {
         if let Some(tx) = &self.pins {
-            let pins: Vec<crate::pipeline::Pin> = current.values().map(pin).collect();
             tx.send_if_modified(|old| {
-                let changed = *old != pins;
+                let changed = old.as_slice() != pins;
                 if changed {
-                    *old = pins;
+                    *old = pins.to_vec();
                 }
                 changed
             });
@@ -473,21 +472,14 @@ impl Guard {
             .filter(|(k, _)| present.contains(k))
             .map(|(_, b)| (b.pid, b.clone()))
             .collect();
-        self.publish(&current);
         // Analysed again with the command's backends as the migration, so the recording
         // and the report tell its story.
-        let opts = Options {
-            rules: MigrationRules::new("", current.keys().copied().collect()),
-            ..Options::default()
-        };
-        let a = if current.is_empty() {
+        let pins: Vec<crate::pipeline::Pin> = current.values().map(pin).collect();
+        self.publish(&pins);
+        let a = if pins.is_empty() {
             first
         } else {
-            let mut s = Situation::of(first.into_snapshot(), &opts);
-            for b in current.values() {
-                s.migrations.insert(b.pid, pin_reason(b));
-            }
-            Analysis::of(s, &opts)
+            crate::pipeline::analysed(first.into_snapshot(), &Options::default(), false, &pins)
         };
         self.keep(&a);
         self.show_status(&a, &current);
@@ -674,6 +666,7 @@ fn pin(b: &Backend) -> crate::pipeline::Pin {
     crate::pipeline::Pin {
         pid: b.pid,
         reason: Some(pin_reason(b)),
+        beside_rules: Some(pin_reason(b)),
     }
 }
 
