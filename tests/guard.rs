@@ -938,8 +938,9 @@ async fn waiting_alter(db: &TestDb) -> i32 {
 
 /// In the view the terminal is raw, so Ctrl-C is a key: the guard forwards it to the
 /// command as SIGINT, does not retry, and the view closes when the command has exited.
+/// SIGTERM to the guard likewise.
 #[tokio::test]
-async fn with_tui_ctrl_c_reaches_the_command_and_is_not_retried() {
+async fn with_tui_ctrl_c_and_sigterm_reach_the_command_and_are_not_retried() {
     let db = TestDb::new().await;
     let _c = setup(&db).await;
     let (blocker, _) = session(&db, "analytics").await;
@@ -995,6 +996,55 @@ async fn with_tui_ctrl_c_reaches_the_command_and_is_not_retried() {
         "psql exits 1 after Ctrl-C: {screen}"
     );
     assert!(!screen.contains("q leaves the view"), "{screen}");
+    drop(t);
+
+    // SIGTERM to the guard: forwarded too, and the view stays until the command has
+    // exited. Same server, same blocker.
+    let dir = tempfile::tempdir().unwrap();
+    let command = tui_command(
+        &db,
+        dir.path(),
+        "--max-lock-wait 30s",
+        "ALTER TABLE orders ADD COLUMN tui int",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    let migration = waiting_alter(&db).await;
+    t.wait_for(
+        "the view",
+        |s| s.contains(&format!("migration: pid {migration}")),
+        Duration::from_secs(10),
+    )
+    .await;
+    // The guard's pid, from the PGAPPNAME it gave psql.
+    let (watch, _) = session(&db, "test-watch").await;
+    let app: String = watch
+        .query_one(
+            "SELECT application_name FROM pg_stat_activity WHERE pid = $1",
+            &[&migration],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let guard_pid: i32 = app.strip_prefix("pglocks-guard-").unwrap().parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(guard_pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(
+        screen.contains("SIGTERM forwarded to the command"),
+        "{screen}"
+    );
+    assert!(screen.contains("was interrupted"), "{screen}");
+    assert!(!screen.contains("attempt 2"), "{screen}");
+    assert!(!screen.contains("q leaves the view"), "{screen}");
     // Nobody else was signalled: the blocker's transaction is intact.
     blocker.batch_execute("COMMIT").await.unwrap();
 }
@@ -1044,63 +1094,4 @@ async fn with_tui_q_leaves_the_view_and_the_guard_goes_on() {
     assert!(screen.contains("GUARD-EXIT=0"), "{screen}");
     assert!(screen.contains("exit 0: attempt 1 succeeded"), "{screen}");
     assert!(has_column(&c, "tui").await);
-}
-
-/// SIGTERM to the guard under --tui: forwarded to the command, not retried; the view stays
-/// until the command has exited, then the terminal is restored.
-#[tokio::test]
-async fn with_tui_sigterm_is_forwarded_and_the_view_closes_with_the_command() {
-    let db = TestDb::new().await;
-    let _c = setup(&db).await;
-    let (blocker, _) = session(&db, "analytics").await;
-    blocker
-        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let command = tui_command(
-        &db,
-        dir.path(),
-        "--max-lock-wait 30s",
-        "ALTER TABLE orders ADD COLUMN tui int",
-    );
-    let t = common::tmux::Tmux::start(&command, 160, 40);
-    let migration = waiting_alter(&db).await;
-    t.wait_for(
-        "the view",
-        |s| s.contains(&format!("migration: pid {migration}")),
-        Duration::from_secs(10),
-    )
-    .await;
-    // The guard's pid, from the PGAPPNAME it gave psql.
-    let (watch, _) = session(&db, "test-watch").await;
-    let app: String = watch
-        .query_one(
-            "SELECT application_name FROM pg_stat_activity WHERE pid = $1",
-            &[&migration],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    let guard_pid: i32 = app.strip_prefix("pglocks-guard-").unwrap().parse().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(guard_pid),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let screen = t
-        .wait_for(
-            "the guard's exit",
-            |s| s.contains("GUARD-EXIT="),
-            Duration::from_secs(20),
-        )
-        .await;
-    assert!(
-        screen.contains("SIGTERM forwarded to the command"),
-        "{screen}"
-    );
-    assert!(screen.contains("was interrupted"), "{screen}");
-    assert!(!screen.contains("attempt 2"), "{screen}");
-    assert!(!screen.contains("q leaves the view"), "{screen}");
-    blocker.batch_execute("COMMIT").await.unwrap();
 }
