@@ -904,12 +904,22 @@ async fn with_tui_the_view_pins_the_command_and_the_breaker_still_decides() {
 /// `pglocks guard --tui ARGS -- psql -c SQL` in DIR, for tmux; the guard's exit code is
 /// echoed after it as GUARD-EXIT=N.
 fn tui_command(db: &TestDb, dir: &Path, args: &str, sql: &str) -> String {
+    tui_guarding(
+        db,
+        dir,
+        args,
+        &format!("{PSQL} -X -v ON_ERROR_STOP=1 -c '{sql}'"),
+    )
+}
+
+/// `pglocks guard --tui ARGS -- COMMAND` in DIR, for tmux, then GUARD-EXIT=N.
+fn tui_guarding(db: &TestDb, dir: &Path, args: &str, command: &str) -> String {
     let env: Vec<String> = pg_env(db)
         .iter()
         .map(|(k, v)| format!("{k}='{v}'"))
         .collect();
     format!(
-        "cd {} && env -u PGAPPNAME {} {} guard --tui --record guard.jsonl --interval 200ms --backoff 200ms..400ms {args} -- {PSQL} -X -v ON_ERROR_STOP=1 -c '{sql}'; echo GUARD-EXIT=$?; sleep 60",
+        "cd {} && env -u PGAPPNAME {} {} guard --tui --record guard.jsonl --interval 200ms --backoff 200ms..400ms {args} -- {command}; echo GUARD-EXIT=$?; sleep 60",
         dir.display(),
         env.join(" "),
         env!("CARGO_BIN_EXE_pglocks"),
@@ -1094,4 +1104,44 @@ async fn with_tui_q_leaves_the_view_and_the_guard_goes_on() {
     assert!(screen.contains("GUARD-EXIT=0"), "{screen}");
     assert!(screen.contains("exit 0: attempt 1 succeeded"), "{screen}");
     assert!(has_column(&c, "tui").await);
+}
+
+/// A command that reads from the terminal (a password prompt) under --tui has none: the
+/// terminal stops it (SIGTTIN). The guard says so instead of waiting without a word, and
+/// Ctrl-C still ends it (the signal is followed by SIGCONT, or it would stay pending).
+#[tokio::test]
+async fn with_tui_a_command_stopped_at_a_prompt_is_reported_and_ctrl_c_ends_it() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let command = tui_guarding(
+        &db,
+        dir.path(),
+        "",
+        // tmux's panes ignore SIGTTIN (a read then fails with EIO instead); a login
+        // shell's jobs do not.
+        "env --default-signal sh -c \"echo password: ; read x < /dev/tty; echo never\"",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    t.wait_for(
+        "the stopped command reported in the view",
+        |s| {
+            s.contains("is stopped: it tried to use the terminal")
+                && s.contains("q leaves the view")
+        },
+        Duration::from_secs(15),
+    )
+    .await;
+    t.keys("C-c");
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(15),
+        )
+        .await;
+    assert!(screen.contains("was interrupted"), "{screen}");
+    assert!(screen.contains("GUARD-EXIT=130"), "{screen}");
+    let out = std::fs::read_to_string(dir.path().join("guard.output.log")).unwrap();
+    assert!(out.lines().any(|l| l == "password:"), "{out}");
+    assert!(!out.lines().any(|l| l == "never"), "{out}");
 }

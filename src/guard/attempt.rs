@@ -71,6 +71,8 @@ struct AttemptState {
     acted: BTreeSet<(Action, i32, Option<DateTime<Utc>>)>,
     tripped: bool,
     roots: Vec<SeenRoot>,
+    /// The command is stopped and the guard said so.
+    said_stopped: bool,
 }
 
 fn exit_code(status: &ExitStatus) -> u8 {
@@ -376,6 +378,19 @@ impl Guard {
         Ok(ended)
     }
 
+    /// A command in a process group of its own that reads from the terminal (a password
+    /// prompt) is stopped by SIGTTIN, and would wait for ever without a word.
+    fn check_stopped(&self, st: &mut AttemptState) {
+        let stopped = proc_net::stopped(st.child_pid);
+        if stopped && !st.said_stopped {
+            say(&format!(
+                "attempt {}: the command (pid {}) is stopped: it tried to use the terminal, which it does not have here (a password prompt? use .pgpass or PGPASSWORD); Ctrl-C or SIGTERM ends it",
+                self.attempt, st.child_pid
+            ));
+        }
+        st.said_stopped = stopped;
+    }
+
     fn forward(&self, child: u32, sig: nix::sys::signal::Signal) {
         let Ok(pid) = i32::try_from(child) else {
             return;
@@ -385,8 +400,10 @@ impl Guard {
             say("interrupted; the command got the Ctrl-C too, waiting for it to exit");
             return;
         }
-        let target = if self.own_group { -pid } else { pid };
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(target), sig);
+        let target = nix::unistd::Pid::from_raw(if self.own_group { -pid } else { pid });
+        let _ = nix::sys::signal::kill(target, sig);
+        // A stopped command (SIGTTIN at a prompt) would keep the signal pending for ever.
+        let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGCONT);
         say(&format!(
             "{sig} forwarded to the command; waiting for it to exit"
         ));
@@ -439,6 +456,7 @@ impl Guard {
     }
 
     async fn tick(&mut self, st: &mut AttemptState) {
+        self.check_stopped(st);
         let Some((first, listed)) = self.poll().await else {
             return;
         };
