@@ -194,3 +194,89 @@ fn a_pin_beside_the_rules_adds_how_the_guard_found_the_backend() {
     assert_eq!(a.migrations[&3020], found);
     assert!(a.is_migration(3020));
 }
+
+/// Without a terminal `--tui` refuses at once, in one line, and the command never runs.
+#[test]
+fn without_a_terminal_tui_refuses_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pglocks"))
+        .args([
+            "guard",
+            "--tui",
+            "--record",
+            "guard.jsonl",
+            "--",
+            "touch",
+            "ran",
+        ])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr,
+        "pglocks: --tui needs a terminal; without it the guard prints its lines to stderr\n"
+    );
+    assert!(!dir.path().join("ran").exists());
+    assert!(!dir.path().join("guard.output.log").exists());
+}
+
+/// The output file is never overwritten: one already there stops the guard before the
+/// server is even contacted, and the command never runs.
+#[tokio::test]
+async fn an_existing_output_file_stops_the_guard_before_the_command_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("guard.output.log"), "earlier run\n").unwrap();
+    let command = format!(
+        "cd {} && {} guard --tui --record guard.jsonl -- touch ran; echo GUARD-EXIT=$?; sleep 60",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_pglocks"),
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 20);
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+    assert!(screen.contains("GUARD-EXIT=1"), "{screen}");
+    assert!(
+        screen.contains("cannot create") && screen.contains("guard.output.log"),
+        "{screen}"
+    );
+    assert!(!dir.path().join("ran").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("guard.output.log")).unwrap(),
+        "earlier run\n"
+    );
+}
+
+/// No server to watch: the view never opens, the command never runs, and the output file
+/// created for it is gone again.
+#[tokio::test]
+async fn with_no_server_the_view_never_opens_and_no_output_file_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!(
+        "cd {} && {} guard --tui --record guard.jsonl 'host=127.0.0.1 port=1 user=x dbname=x connect_timeout=2' -- touch ran; echo GUARD-EXIT=$?; sleep 60",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_pglocks"),
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 20);
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            std::time::Duration::from_secs(15),
+        )
+        .await;
+    assert!(screen.contains("GUARD-EXIT=1"), "{screen}");
+    assert!(
+        screen.contains("the guard cannot watch the server, so the command was not started"),
+        "{screen}"
+    );
+    assert!(!dir.path().join("ran").exists());
+    assert!(!dir.path().join("guard.output.log").exists());
+}

@@ -201,9 +201,17 @@ async fn watch(setup: Setup, hooks: Hooks) -> Result<u8> {
     } = setup;
     let output = plan.output.as_ref().map(|(p, _)| p.clone());
     // No server, no guard: the migration is not started unprotected.
-    let conn = crate::db::connect(&params, &ProcessEnv)
-        .await
-        .context("the guard cannot watch the server, so the command was not started")?;
+    let conn = match crate::db::connect(&params, &ProcessEnv).await {
+        Ok(c) => c,
+        Err(e) => {
+            // Created empty a moment ago for a command that will not run.
+            if let Some(o) = &output {
+                let _ = std::fs::remove_file(o);
+            }
+            return Err(anyhow::Error::new(e)
+                .context("the guard cannot watch the server, so the command was not started"));
+        }
+    };
     let header = Header::new(conn.target.clone(), interval, None, false);
     let recorder = Recorder::create(&paths.record, &header)?;
     let mut guard = attempt::Guard::new(plan, params, conn, recorder.sink());
