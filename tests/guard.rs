@@ -142,8 +142,10 @@ async fn setup(db: &TestDb) -> Client {
     c
 }
 
-/// An analytics transaction that reads orders, keeps its AccessShareLock for `hold`, then
-/// commits; its result says whether anybody signalled it.
+/// An analytics transaction that reads orders and keeps its AccessShareLock until the
+/// migration has waited `hold` for it, then commits; its result says whether anybody
+/// signalled it. The hold is counted from the migration's wait, not from the start: a
+/// guard slow to start on a loaded machine must not find the blocker already gone.
 async fn analytics(
     db: &TestDb,
     hold: Duration,
@@ -152,7 +154,23 @@ async fn analytics(
     c.batch_execute("BEGIN; SELECT count(*) FROM orders;")
         .await
         .unwrap();
+    let (watch, _) = session(db, "test-watch").await;
     let task = tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let waiting: i64 = watch
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%ALTER TABLE%'",
+                    &[],
+                )
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            if waiting > 0 || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         c.batch_execute(&format!("SELECT pg_sleep({}); COMMIT;", hold.as_secs_f64()))
             .await
             .map_err(|e| e.to_string())
@@ -378,33 +396,44 @@ async fn retries_run_out_with_exit_75_and_a_failure_of_its_own_is_not_retried() 
     let db = TestDb::new().await;
     let c = setup(&db).await;
     let env = pg_env(&db);
-    // Two sessions take turns reading orders for 1.5 s each, 0.75 s apart: there is always
-    // a reader the migration would wait at least 0.75 s for, a new one at every retry.
-    let mut loops = Vec::new();
-    for i in 0..2 {
-        let (s, _) = session(&db, &format!("busy-{i}")).await;
-        loops.push(tokio::spawn(async move {
-            loop {
-                let _ = s
-                    .batch_execute(
-                        "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT pg_sleep(1.5); COMMIT;",
-                    )
-                    .await;
-            }
-        }));
-        tokio::time::sleep(Duration::from_millis(750)).await;
-    }
+    // A reader holds orders; once the breaker has cancelled attempt 1, a second reader
+    // takes the lock before the first lets go, so the retry finds a new blocker. Driven by
+    // what the server shows, not by timing.
+    let (first, _) = session(&db, "busy-0").await;
+    first
+        .batch_execute("BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
     let mut args = FAST.to_vec();
     args.extend(["--retries", "1"]);
-    let g = guard(
-        &env,
-        &args,
-        &strs(&psql("ALTER TABLE orders ADD COLUMN never int")),
-    )
-    .await;
-    for l in loops {
-        l.abort();
+    let cmd = psql("ALTER TABLE orders ADD COLUMN never int");
+    let run = tokio::spawn({
+        let env = env.clone();
+        async move { guard(&env, &args, &strs(&cmd)).await }
+    });
+    let cancelled = waiting_alter(&db).await;
+    let (watch, _) = session(&db, "test-watch").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while watch
+        .query_opt(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = $1",
+            &[&cancelled],
+        )
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(Instant::now() < deadline, "attempt 1 was never cancelled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let (second, _) = session(&db, "busy-1").await;
+    second
+        .batch_execute("BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
+    first.batch_execute("COMMIT").await.unwrap();
+    let g = run.await.unwrap();
+    second.batch_execute("COMMIT").await.unwrap();
     assert_eq!(g.code, 75, "{}", g.stderr);
     assert_eq!(g.events("attempt_started").len(), 2);
     assert_eq!(g.decisions("cancel").len(), 2, "{}", g.stderr);
