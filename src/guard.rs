@@ -9,7 +9,7 @@ pub mod backends;
 pub mod breaker;
 pub mod proc_net;
 pub mod retry;
-mod status;
+pub mod status;
 
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use std::time::Duration;
 pub const EXIT_RETRIES_EXHAUSTED: u8 = 75;
 
 /// What the guard is told to do, whatever asked for it (the command line today).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Plan {
     /// The migration command and its arguments.
     pub command: Vec<String>,
@@ -31,6 +31,9 @@ pub struct Plan {
     pub redact: bool,
     pub migration_app: Option<String>,
     pub migration_user: Option<String>,
+    /// `--tui`: the file the command's stdout and stderr go to (created, 0600, new), and
+    /// the command's stdin is /dev/null; None: they are the guard's own.
+    pub output: Option<(std::path::PathBuf, std::fs::File)>,
 }
 
 /// Clears the live status line, so that a last error stands on a line of its own.
@@ -40,6 +43,5 @@ pub fn clear_status() {
 
 /// Prints the guard's own line on stderr, clearing the live status first.
 pub fn say(text: &str) {
-    status::clear();
-    eprintln!("pglocks: {}", crate::humanize::inert(text));
+    status::line(text);
 }

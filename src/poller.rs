@@ -50,6 +50,9 @@ pub struct PollerConfig {
     pub redact: bool,
     /// `--record`: every analysis and every signal's outcome is appended to the recording.
     pub record: Option<crate::record::RecordSink>,
+    /// Sessions another part of pglocks knows to be the migration (`guard --tui`: the
+    /// command's backends), read afresh for every poll.
+    pub pins: Option<tokio::sync::watch::Receiver<Vec<crate::pipeline::Pin>>>,
 }
 
 /// The poller gets its own thread and a single-threaded runtime. The connection's task and
@@ -124,11 +127,16 @@ async fn run(
                 Ok(mut snapshot) => {
                     let latency = started.elapsed();
                     progress.update(&mut snapshot);
+                    let pins = config
+                        .pins
+                        .as_ref()
+                        .map(|p| p.borrow().clone())
+                        .unwrap_or_default();
                     let analysis = Box::new(crate::pipeline::analysed(
                         snapshot,
                         &config.options,
                         config.redact,
-                        &[],
+                        &pins,
                     ));
                     if let Some(record) = &config.record {
                         record.snapshot(&analysis);

@@ -38,6 +38,7 @@ pub fn analysis_of(doc: &SnapshotDoc, opts: &Options, redact: bool) -> Analysis 
         .map(|s| Pin {
             pid: s.session.pid,
             reason: s.migration_reason.clone(),
+            beside_rules: None,
         })
         .collect();
     pipeline::analysed(snapshot_of(doc), opts, redact, &pins)

@@ -2,6 +2,7 @@
 //! out), `view` (a pure draw), `terminal` (restore on every path) and `app` (the loop).
 pub mod app;
 mod groups;
+pub mod guarded;
 pub mod keys;
 pub mod mouse;
 pub mod multi;

@@ -26,6 +26,7 @@ fn config(dsn: &str, database: Option<String>) -> PollerConfig {
         options: Options::default(),
         redact: false,
         record: None,
+        pins: None,
     }
 }
 

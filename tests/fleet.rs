@@ -20,6 +20,7 @@ fn config(c: &Cluster) -> PollerConfig {
         options: Options::default(),
         redact: false,
         record: None,
+        pins: None,
     }
 }
 

@@ -142,8 +142,10 @@ async fn setup(db: &TestDb) -> Client {
     c
 }
 
-/// An analytics transaction that reads orders, keeps its AccessShareLock for `hold`, then
-/// commits; its result says whether anybody signalled it.
+/// An analytics transaction that reads orders and keeps its AccessShareLock until the
+/// migration has waited `hold` for it, then commits; its result says whether anybody
+/// signalled it. The hold is counted from the migration's wait, not from the start: a
+/// guard slow to start on a loaded machine must not find the blocker already gone.
 async fn analytics(
     db: &TestDb,
     hold: Duration,
@@ -152,7 +154,23 @@ async fn analytics(
     c.batch_execute("BEGIN; SELECT count(*) FROM orders;")
         .await
         .unwrap();
+    let (watch, _) = session(db, "test-watch").await;
     let task = tokio::spawn(async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let waiting: i64 = watch
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%ALTER TABLE%'",
+                    &[],
+                )
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            if waiting > 0 || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         c.batch_execute(&format!("SELECT pg_sleep({}); COMMIT;", hold.as_secs_f64()))
             .await
             .map_err(|e| e.to_string())
@@ -378,33 +396,44 @@ async fn retries_run_out_with_exit_75_and_a_failure_of_its_own_is_not_retried() 
     let db = TestDb::new().await;
     let c = setup(&db).await;
     let env = pg_env(&db);
-    // Two sessions take turns reading orders for 1.5 s each, 0.75 s apart: there is always
-    // a reader the migration would wait at least 0.75 s for, a new one at every retry.
-    let mut loops = Vec::new();
-    for i in 0..2 {
-        let (s, _) = session(&db, &format!("busy-{i}")).await;
-        loops.push(tokio::spawn(async move {
-            loop {
-                let _ = s
-                    .batch_execute(
-                        "BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE; SELECT pg_sleep(1.5); COMMIT;",
-                    )
-                    .await;
-            }
-        }));
-        tokio::time::sleep(Duration::from_millis(750)).await;
-    }
+    // A reader holds orders; once the breaker has cancelled attempt 1, a second reader
+    // takes the lock before the first lets go, so the retry finds a new blocker. Driven by
+    // what the server shows, not by timing.
+    let (first, _) = session(&db, "busy-0").await;
+    first
+        .batch_execute("BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
     let mut args = FAST.to_vec();
     args.extend(["--retries", "1"]);
-    let g = guard(
-        &env,
-        &args,
-        &strs(&psql("ALTER TABLE orders ADD COLUMN never int")),
-    )
-    .await;
-    for l in loops {
-        l.abort();
+    let cmd = psql("ALTER TABLE orders ADD COLUMN never int");
+    let run = tokio::spawn({
+        let env = env.clone();
+        async move { guard(&env, &args, &strs(&cmd)).await }
+    });
+    let cancelled = waiting_alter(&db).await;
+    let (watch, _) = session(&db, "test-watch").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while watch
+        .query_opt(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = $1",
+            &[&cancelled],
+        )
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(Instant::now() < deadline, "attempt 1 was never cancelled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let (second, _) = session(&db, "busy-1").await;
+    second
+        .batch_execute("BEGIN; LOCK TABLE orders IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
+    first.batch_execute("COMMIT").await.unwrap();
+    let g = run.await.unwrap();
+    second.batch_execute("COMMIT").await.unwrap();
     assert_eq!(g.code, 75, "{}", g.stderr);
     assert_eq!(g.events("attempt_started").len(), 2);
     assert_eq!(g.decisions("cancel").len(), 2, "{}", g.stderr);
@@ -808,4 +837,340 @@ async fn on_a_terminal_the_status_is_one_live_line_and_ctrl_c_is_not_retried() {
     );
     // Nobody else was signalled: the blocker's transaction is intact.
     blocker.batch_execute("COMMIT").await.unwrap();
+}
+
+/// `guard --tui`: the live view on the guard's server, the command's backend pinned as the
+/// migration, the breaker's lines inside the view; the retry succeeds once the blocker
+/// ends, and the terminal comes back with the guard's lines printed on it.
+#[tokio::test]
+async fn with_tui_the_view_pins_the_command_and_the_breaker_still_decides() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let (blocker, blocker_pid) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let command = tui_command(
+        &db,
+        dir.path(),
+        "--max-lock-wait 1500ms",
+        "ALTER TABLE orders ADD COLUMN tui int",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    let migration = waiting_alter(&db).await;
+    let pinned = |s: &str| {
+        s.lines()
+            .any(|l| l.contains(&migration.to_string()) && l.contains("MIGRATION"))
+            && s.contains(&format!(
+                "migration: pid {migration} (run by pglocks guard (found by"
+            ))
+    };
+    let screen = t
+        .wait_for(
+            "the command's backend pinned",
+            pinned,
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(
+        screen.contains(&blocker_pid.to_string()),
+        "the blocker is in the tree: {screen}"
+    );
+    // The breaker's line, inside the view: nothing scribbled over it.
+    let screen = t
+        .wait_for(
+            "the breaker's line in the view",
+            |s| s.contains("breaker cancelled the statement"),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(screen.contains("guard:"), "still the live view: {screen}");
+    blocker.batch_execute("COMMIT").await.unwrap();
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(screen.contains("GUARD-EXIT=0"), "{screen}");
+    // The terminal is back: the view's rows are gone, the guard's lines are printed.
+    assert!(!screen.contains("q leaves the view"), "{screen}");
+    let lines: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.starts_with("pglocks: "))
+        .collect();
+    let at = |what: &str| lines.iter().position(|l| l.contains(what));
+    let order = [
+        at("attempt 1: started"),
+        at("breaker cancelled the statement"),
+        at("attempt 2: started"),
+        at("exit 0: attempt 2 succeeded"),
+        at("the command's output:"),
+    ];
+    assert!(order.iter().all(Option::is_some), "{screen}");
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{screen}");
+    assert!(has_column(&c, "tui").await);
+    let out = dir.path().join("guard.output.log");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("canceling statement due to user request"),
+        "{text}"
+    );
+    assert!(text.contains("ALTER TABLE"), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let recording = std::fs::read_to_string(dir.path().join("guard.jsonl")).unwrap();
+    assert!(
+        recording.contains("\"output\":"),
+        "the recording names the output file"
+    );
+}
+
+/// `pglocks guard --tui ARGS -- psql -c SQL` in DIR, for tmux; the guard's exit code is
+/// echoed after it as GUARD-EXIT=N.
+fn tui_command(db: &TestDb, dir: &Path, args: &str, sql: &str) -> String {
+    tui_guarding(
+        db,
+        dir,
+        args,
+        &format!("{PSQL} -X -v ON_ERROR_STOP=1 -c '{sql}'"),
+    )
+}
+
+/// `pglocks guard --tui ARGS -- COMMAND` in DIR, for tmux, then GUARD-EXIT=N.
+fn tui_guarding(db: &TestDb, dir: &Path, args: &str, command: &str) -> String {
+    let env: Vec<String> = pg_env(db)
+        .iter()
+        .map(|(k, v)| format!("{k}='{v}'"))
+        .collect();
+    format!(
+        "cd {} && env -u PGAPPNAME {} {} guard --tui --record guard.jsonl --interval 200ms --backoff 200ms..400ms {args} -- {command}; echo GUARD-EXIT=$?; sleep 60",
+        dir.display(),
+        env.join(" "),
+        env!("CARGO_BIN_EXE_pglocks"),
+    )
+}
+
+/// The pid of the backend whose ALTER TABLE waits on a lock (the guarded psql's).
+async fn waiting_alter(db: &TestDb) -> i32 {
+    let (watch, _) = session(db, "test-watch").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let row = watch
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if let Some(r) = row {
+            return r.get(0);
+        }
+        assert!(Instant::now() < deadline, "the migration never waited");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// In the view the terminal is raw, so Ctrl-C is a key: the guard forwards it to the
+/// command as SIGINT, does not retry, and the view closes when the command has exited.
+/// SIGTERM to the guard likewise.
+#[tokio::test]
+async fn with_tui_ctrl_c_and_sigterm_reach_the_command_and_are_not_retried() {
+    let db = TestDb::new().await;
+    let _c = setup(&db).await;
+    let (blocker, _) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let command = tui_command(
+        &db,
+        dir.path(),
+        "--max-lock-wait 30s",
+        "ALTER TABLE orders ADD COLUMN tui int",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    let migration = waiting_alter(&db).await;
+    t.wait_for(
+        "the view",
+        |s| s.contains(&format!("migration: pid {migration}")),
+        Duration::from_secs(10),
+    )
+    .await;
+    // The details of the command's backend say how the guard found it.
+    t.keys("j");
+    t.keys("Enter");
+    t.wait_for(
+        "the migration's details",
+        |s| {
+            s.contains(
+                "migration: runs DDL (ALTER TABLE); run by pglocks guard (found by its TCP connection (/proc))",
+            )
+        },
+        Duration::from_secs(10),
+    )
+    .await;
+    t.keys("Escape");
+    t.keys("C-c");
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(
+        screen.contains("SIGINT forwarded to the command"),
+        "{screen}"
+    );
+    assert!(screen.contains("was interrupted"), "{screen}");
+    assert!(!screen.contains("attempt 2"), "{screen}");
+    assert!(
+        screen.contains("GUARD-EXIT=1"),
+        "psql exits 1 after Ctrl-C: {screen}"
+    );
+    assert!(!screen.contains("q leaves the view"), "{screen}");
+    drop(t);
+
+    // SIGTERM to the guard: forwarded too, and the view stays until the command has
+    // exited. Same server, same blocker.
+    let dir = tempfile::tempdir().unwrap();
+    let command = tui_command(
+        &db,
+        dir.path(),
+        "--max-lock-wait 30s",
+        "ALTER TABLE orders ADD COLUMN tui int",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    let migration = waiting_alter(&db).await;
+    t.wait_for(
+        "the view",
+        |s| s.contains(&format!("migration: pid {migration}")),
+        Duration::from_secs(10),
+    )
+    .await;
+    // The guard's pid, from the PGAPPNAME it gave psql.
+    let (watch, _) = session(&db, "test-watch").await;
+    let app: String = watch
+        .query_one(
+            "SELECT application_name FROM pg_stat_activity WHERE pid = $1",
+            &[&migration],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let guard_pid: i32 = app.strip_prefix("pglocks-guard-").unwrap().parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(guard_pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(
+        screen.contains("SIGTERM forwarded to the command"),
+        "{screen}"
+    );
+    assert!(screen.contains("was interrupted"), "{screen}");
+    assert!(!screen.contains("attempt 2"), "{screen}");
+    assert!(!screen.contains("q leaves the view"), "{screen}");
+    // Nobody else was signalled: the blocker's transaction is intact.
+    blocker.batch_execute("COMMIT").await.unwrap();
+}
+
+/// q leaves the view and nothing else: the guard and the migration go on in plain mode.
+#[tokio::test]
+async fn with_tui_q_leaves_the_view_and_the_guard_goes_on() {
+    let db = TestDb::new().await;
+    let c = setup(&db).await;
+    let (blocker, _) = session(&db, "analytics").await;
+    blocker
+        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let command = tui_command(
+        &db,
+        dir.path(),
+        "--max-lock-wait 30s",
+        "ALTER TABLE orders ADD COLUMN tui int",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    let migration = waiting_alter(&db).await;
+    t.wait_for(
+        "the view",
+        |s| s.contains(&format!("migration: pid {migration}")),
+        Duration::from_secs(10),
+    )
+    .await;
+    t.keys("q");
+    t.wait_for(
+        "the plain terminal",
+        |s| s.contains("left the live view; the guard goes on") && !s.contains("q leaves the view"),
+        Duration::from_secs(10),
+    )
+    .await;
+    // The migration still waits: leaving the view signalled nobody.
+    assert_eq!(waiting_alter(&db).await, migration);
+    blocker.batch_execute("COMMIT").await.unwrap();
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(screen.contains("GUARD-EXIT=0"), "{screen}");
+    assert!(screen.contains("exit 0: attempt 1 succeeded"), "{screen}");
+    assert!(has_column(&c, "tui").await);
+}
+
+/// A command that reads from the terminal (a password prompt) under --tui has none: the
+/// terminal stops it (SIGTTIN). The guard says so instead of waiting without a word, and
+/// Ctrl-C still ends it (the signal is followed by SIGCONT, or it would stay pending).
+#[tokio::test]
+async fn with_tui_a_command_stopped_at_a_prompt_is_reported_and_ctrl_c_ends_it() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let command = tui_guarding(
+        &db,
+        dir.path(),
+        "",
+        // tmux's panes ignore SIGTTIN (a read then fails with EIO instead); a login
+        // shell's jobs do not.
+        "env --default-signal sh -c \"echo password: ; read x < /dev/tty; echo never\"",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    t.wait_for(
+        "the stopped command reported in the view",
+        |s| {
+            s.contains("is stopped: it tried to use the terminal")
+                && s.contains("q leaves the view")
+        },
+        Duration::from_secs(15),
+    )
+    .await;
+    t.keys("C-c");
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(15),
+        )
+        .await;
+    assert!(screen.contains("was interrupted"), "{screen}");
+    assert!(screen.contains("GUARD-EXIT=130"), "{screen}");
+    let out = std::fs::read_to_string(dir.path().join("guard.output.log")).unwrap();
+    assert!(out.lines().any(|l| l == "password:"), "{out}");
+    assert!(!out.lines().any(|l| l == "never"), "{out}");
 }

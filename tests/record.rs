@@ -102,6 +102,7 @@ async fn record_resolved_incident(db: &TestDb, dir: &Path) -> (PathBuf, Migratio
         options: args.options(),
         redact: false,
         record: Some(recorder.sink()),
+        pins: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(session::run(config, recorder, async move {

@@ -1,11 +1,13 @@
 //! `pglocks guard [CONN] [options] -- COMMAND...`: the migration run under the circuit
 //! breaker (src/guard/), with its recording and incident report as evidence.
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
+use futures_util::FutureExt;
 
 use crate::args::{ConnArgs, ReanalysisArgs, Redact, parse_duration, parse_interval};
 use crate::db::conninfo::ProcessEnv;
@@ -53,6 +55,11 @@ pub struct Args {
     /// Say what the breaker would do, and never signal anyone
     #[arg(long)]
     pub dry_run: bool,
+    /// Watch in the live view, the command's backends pinned as the migration; the
+    /// command's output goes to a file beside the recording (q leaves the view, the guard
+    /// goes on)
+    #[arg(long)]
+    pub tui: bool,
     #[command(flatten)]
     pub redact: Redact,
     /// The recording to write [default: pglocks-guard-TIME-PID.jsonl in --evidence-dir]; the
@@ -67,8 +74,9 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-fn plan(args: &Args) -> Plan {
+fn plan(args: &Args, output: Option<(PathBuf, std::fs::File)>) -> Plan {
     Plan {
+        output,
         command: args.command.clone(),
         limits: Limits {
             max_lock_wait: args.max_lock_wait,
@@ -87,7 +95,12 @@ fn plan(args: &Args) -> Plan {
 }
 
 pub async fn run(args: &Args) -> ExitCode {
-    match guard(args).await {
+    let result = match setup(args) {
+        Ok(setup) if args.tui => with_view(setup).await,
+        Ok(setup) => watch(setup, Hooks::default()).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             crate::guard::clear_status();
@@ -97,7 +110,15 @@ pub async fn run(args: &Args) -> ExitCode {
     }
 }
 
-fn evidence_paths(args: &Args) -> (PathBuf, PathBuf) {
+/// Where the evidence goes: the recording, the report beside it, and under --tui the
+/// command's output beside them.
+struct Paths {
+    record: PathBuf,
+    report: PathBuf,
+    output: PathBuf,
+}
+
+fn evidence_paths(args: &Args) -> Paths {
     let record = args.record.clone().unwrap_or_else(|| {
         let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
         args.evidence_dir.join(format!(
@@ -113,24 +134,93 @@ fn evidence_paths(args: &Args) -> (PathBuf, PathBuf) {
         .strip_suffix(".jsonl.gz")
         .or_else(|| name.strip_suffix(".jsonl"))
         .unwrap_or(&name);
-    let report = record.with_file_name(format!("{stem}.md"));
-    (record, report)
+    Paths {
+        report: record.with_file_name(format!("{stem}.md")),
+        output: record.with_file_name(format!("{stem}.output.log")),
+        record,
+    }
 }
 
-async fn guard(args: &Args) -> Result<u8> {
+/// Everything checked and decided before the server is contacted.
+struct Setup {
+    plan: Plan,
+    params: crate::db::conninfo::ConnParams,
+    paths: Paths,
+    interval: Duration,
+    redact: Redact,
+    evidence_dir: PathBuf,
+}
+
+fn setup(args: &Args) -> Result<Setup> {
     if args.command.first().is_none_or(String::is_empty) {
         anyhow::bail!("no command to run: pglocks guard [CONN] [options] -- COMMAND [ARGS...]");
     }
-    let (record_path, report_path) = evidence_paths(args);
-    crate::output::check_new(&report_path)?;
+    if args.tui && !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
+        anyhow::bail!("--tui needs a terminal; without it the guard prints its lines to stderr");
+    }
+    let paths = evidence_paths(args);
+    crate::output::check_new(&paths.report)?;
     let params = args.conn.resolve()?;
+    let output = if args.tui {
+        let file = crate::output::create_private(&paths.output).with_context(|| {
+            format!(
+                "cannot create {} for the command's output",
+                paths.output.display()
+            )
+        })?;
+        Some((paths.output.clone(), file))
+    } else {
+        None
+    };
+    Ok(Setup {
+        plan: plan(args, output),
+        params,
+        paths,
+        interval: args.interval,
+        redact: args.redact,
+        evidence_dir: args.evidence_dir.clone(),
+    })
+}
+
+/// What `--tui` hands the guard: where to publish the command's backends, and whom to
+/// tell that it is watching (connected, recording) and about to start the command.
+#[derive(Default)]
+struct Hooks {
+    pins: Option<tokio::sync::watch::Sender<Vec<crate::pipeline::Pin>>>,
+    ready: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+async fn watch(setup: Setup, hooks: Hooks) -> Result<u8> {
+    let Setup {
+        plan,
+        params,
+        paths,
+        interval,
+        redact,
+        ..
+    } = setup;
+    let output = plan.output.as_ref().map(|(p, _)| p.clone());
     // No server, no guard: the migration is not started unprotected.
-    let conn = crate::db::connect(&params, &ProcessEnv)
-        .await
-        .context("the guard cannot watch the server, so the command was not started")?;
-    let header = Header::new(conn.target.clone(), args.interval, None, false);
-    let recorder = Recorder::create(&record_path, &header)?;
-    let mut guard = attempt::Guard::new(plan(args), params, conn, recorder.sink());
+    let conn = match crate::db::connect(&params, &ProcessEnv).await {
+        Ok(c) => c,
+        Err(e) => {
+            // Created empty a moment ago for a command that will not run.
+            if let Some(o) = &output {
+                let _ = std::fs::remove_file(o);
+            }
+            return Err(anyhow::Error::new(e)
+                .context("the guard cannot watch the server, so the command was not started"));
+        }
+    };
+    let header = Header::new(conn.target.clone(), interval, None, false);
+    let recorder = Recorder::create(&paths.record, &header)?;
+    let mut guard = attempt::Guard::new(plan, params, conn, recorder.sink());
+    if let Some(pins) = hooks.pins {
+        guard.pin_to(pins);
+    }
+    if let Some(ready) = hooks.ready {
+        let _ = ready.send(());
+    }
     let (code, why) = guard.run_all().await;
     guard.record(GuardLine::new(
         guard.attempts(),
@@ -145,10 +235,112 @@ async fn guard(args: &Args) -> Result<u8> {
         .await
         .unwrap_or_default();
     if let Some(e) = summary.error {
-        say(&format!("recording {}: {e}", record_path.display()));
+        say(&format!("recording {}: {e}", paths.record.display()));
     }
-    write_report(&record_path, &report_path, args.redact);
+    write_report(&paths.record, &paths.report, redact);
+    if let Some(o) = output {
+        say(&format!("the command's output: {}", o.display()));
+    }
     Ok(code)
+}
+
+/// `--tui`: the guard on a thread and a runtime of its own, so that it never waits on the
+/// view (a draw blocks its thread while the terminal is slow); the view on this one.
+async fn with_view(setup: Setup) -> Result<u8> {
+    let params = setup.params.clone();
+    let interval = setup.interval;
+    let redact = setup.redact.enabled;
+    let record = setup.paths.record.display().to_string();
+    let output = setup.paths.output.clone();
+    let evidence_dir = setup.evidence_dir.clone();
+    let command = setup
+        .plan
+        .command
+        .iter()
+        .map(|a| crate::redact::command_arg(a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (pins_tx, pins_rx) = tokio::sync::watch::channel(Vec::new());
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    // From here the guard's lines go to the view; every way out below sends them back.
+    let notes = crate::guard::status::to_view();
+    let hooks = Hooks {
+        pins: Some(pins_tx),
+        ready: Some(ready_tx),
+    };
+    let spawned = std::thread::Builder::new()
+        .name("pglocks-guard".into())
+        .spawn(move || {
+            let result = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(watch(setup, hooks)),
+                Err(e) => Err(anyhow::anyhow!("cannot start the guard's runtime: {e}")),
+            };
+            let _ = done_tx.send(result.map_err(|e| format!("{e:#}")));
+        });
+    let mut link = crate::tui::guarded::Link {
+        notes,
+        done: done_rx,
+        pins: pins_rx,
+        panel: crate::tui::guarded::Panel::new(command, output.clone()),
+        result: None,
+    };
+    if let Err(e) = spawned {
+        back_to_stderr(&mut link);
+        anyhow::bail!("cannot start the guard's thread: {e}");
+    }
+    // The view opens once the guard watches the server: a guard that cannot start says
+    // so on the plain terminal, and the command never ran.
+    if ready_rx.await.is_err() {
+        back_to_stderr(&mut link);
+        return finished(&mut link).await;
+    }
+    // A panic in the view must not end the process under a running migration: the hook
+    // restores the terminal, and the guard goes on in plain mode.
+    let view =
+        crate::tui::app::run_guarded(params, interval, redact, record, evidence_dir, &mut link);
+    let shown = std::panic::AssertUnwindSafe(view)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("it panicked")));
+    back_to_stderr(&mut link);
+    if let Err(e) = shown {
+        say(&format!("the live view failed ({e:#}); the guard goes on"));
+    } else if link.result.is_none() {
+        say(&format!(
+            "left the live view; the guard goes on, Ctrl-C interrupts the command; its output goes to {}",
+            output.display()
+        ));
+    }
+    finished(&mut link).await
+}
+
+/// The lines the view showed, on stderr now that the terminal is restored, then every
+/// later line straight to stderr.
+fn back_to_stderr(link: &mut crate::tui::guarded::Link) {
+    let log = std::mem::take(&mut link.panel.log);
+    crate::guard::status::to_stderr(&mut link.notes, |queued| {
+        let queued = queued.into_iter().filter_map(|n| match n {
+            crate::guard::status::Note::Line(l) => Some(l),
+            crate::guard::status::Note::Status(_) => None,
+        });
+        for line in log.into_iter().chain(queued) {
+            crate::guard::status::print_line(&line);
+        }
+    });
+}
+
+async fn finished(link: &mut crate::tui::guarded::Link) -> Result<u8> {
+    let result = match link.result.take() {
+        Some(r) => r,
+        None => (&mut link.done)
+            .await
+            .unwrap_or_else(|_| Err("the guard stopped unexpectedly".into())),
+    };
+    result.map_err(|e| anyhow::anyhow!(e))
 }
 
 fn write_report(record: &Path, report: &Path, redact: Redact) {

@@ -49,6 +49,7 @@ pub async fn run(args: &Args) -> Result<()> {
         options: args.analysis.options(),
         redact: args.analysis.redact.enabled,
         record: Some(recorder.sink()),
+        pins: None,
     };
     let path = recorder.path().to_path_buf();
     let summary = session::run(config, recorder, stop).await?;

@@ -35,6 +35,9 @@ pub enum GuardEvent {
         child_pid: u32,
         /// The application_name the guard gave the command through PGAPPNAME, if it did.
         appname: Option<String>,
+        /// `guard --tui`: the file the command's stdout and stderr went to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<String>,
     },
     /// A server backend found to be the command's, and how it was found.
     Backend {

@@ -46,6 +46,10 @@ pub struct Guard {
     jitter: Jitter,
     sigint: Option<UnixSignal>,
     sigterm: Option<UnixSignal>,
+    /// `--tui`: the command's stdout and stderr go to this file, not onto the view.
+    output: Option<(std::path::PathBuf, std::fs::File)>,
+    /// `--tui`: the command's backends, for the view to pin as the migration.
+    pins: Option<tokio::sync::watch::Sender<Vec<crate::pipeline::Pin>>>,
 }
 
 /// What one attempt came to.
@@ -67,6 +71,8 @@ struct AttemptState {
     acted: BTreeSet<(Action, i32, Option<DateTime<Utc>>)>,
     tripped: bool,
     roots: Vec<SeenRoot>,
+    /// The command is stopped and the guard said so.
+    said_stopped: bool,
 }
 
 fn exit_code(status: &ExitStatus) -> u8 {
@@ -123,12 +129,33 @@ impl Guard {
             app: plan.migration_app,
             user: plan.migration_user,
             appname,
-            own_group: !std::io::stdin().is_terminal(),
+            // Under --tui the view owns the terminal (raw mode: no Ctrl-C signal from it),
+            // so the guard forwards every signal itself.
+            own_group: plan.output.is_some() || !std::io::stdin().is_terminal(),
             attempt: 0,
             poll_failed: false,
             jitter: Jitter::seeded(),
             sigint: signal(SignalKind::interrupt()).ok(),
             sigterm: signal(SignalKind::terminate()).ok(),
+            output: plan.output,
+            pins: None,
+        }
+    }
+
+    /// Publishes the command's backends on every poll, for the live view to pin.
+    pub fn pin_to(&mut self, pins: tokio::sync::watch::Sender<Vec<crate::pipeline::Pin>>) {
+        self.pins = Some(pins);
+    }
+
+    fn publish(&self, pins: &[crate::pipeline::Pin]) {
+        if let Some(tx) = &self.pins {
+            tx.send_if_modified(|old| {
+                let changed = old.as_slice() != pins;
+                if changed {
+                    *old = pins.to_vec();
+                }
+                changed
+            });
         }
     }
 
@@ -253,6 +280,21 @@ impl Guard {
         if self.own_group {
             cmd.process_group(0);
         }
+        if let Some((_, file)) = &self.output {
+            use std::io::Write;
+            // The command writes straight into the file: nothing of the guard's sits
+            // between them, so neither a slow view nor the guard's end can stall the
+            // command on a full pipe or kill it with SIGPIPE.
+            let mut marker = file.try_clone()?;
+            let _ = writeln!(
+                marker,
+                "== pglocks guard: attempt {n}: {} ==",
+                self.shown_command().join(" ")
+            );
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(file.try_clone()?)
+                .stderr(file.try_clone()?);
+        }
         let mut child = cmd.spawn()?;
         let child_pid = child.id().unwrap_or_default();
         say(&format!(
@@ -270,6 +312,7 @@ impl Guard {
                 command: self.shown_command(),
                 child_pid,
                 appname: self.appname.clone(),
+                output: self.output.as_ref().map(|(p, _)| p.display().to_string()),
             },
         ));
         let mut st = AttemptState {
@@ -335,6 +378,19 @@ impl Guard {
         Ok(ended)
     }
 
+    /// A command in a process group of its own that reads from the terminal (a password
+    /// prompt) is stopped by SIGTTIN, and would wait for ever without a word.
+    fn check_stopped(&self, st: &mut AttemptState) {
+        let stopped = proc_net::stopped(st.child_pid);
+        if stopped && !st.said_stopped {
+            say(&format!(
+                "attempt {}: the command (pid {}) is stopped: it tried to use the terminal, which it does not have here (a password prompt? use .pgpass or PGPASSWORD); Ctrl-C or SIGTERM ends it",
+                self.attempt, st.child_pid
+            ));
+        }
+        st.said_stopped = stopped;
+    }
+
     fn forward(&self, child: u32, sig: nix::sys::signal::Signal) {
         let Ok(pid) = i32::try_from(child) else {
             return;
@@ -344,8 +400,10 @@ impl Guard {
             say("interrupted; the command got the Ctrl-C too, waiting for it to exit");
             return;
         }
-        let target = if self.own_group { -pid } else { pid };
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(target), sig);
+        let target = nix::unistd::Pid::from_raw(if self.own_group { -pid } else { pid });
+        let _ = nix::sys::signal::kill(target, sig);
+        // A stopped command (SIGTTIN at a prompt) would keep the signal pending for ever.
+        let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGCONT);
         say(&format!(
             "{sig} forwarded to the command; waiting for it to exit"
         ));
@@ -398,6 +456,7 @@ impl Guard {
     }
 
     async fn tick(&mut self, st: &mut AttemptState) {
+        self.check_stopped(st);
         let Some((first, listed)) = self.poll().await else {
             return;
         };
@@ -433,21 +492,12 @@ impl Guard {
             .collect();
         // Analysed again with the command's backends as the migration, so the recording
         // and the report tell its story.
-        let opts = Options {
-            rules: MigrationRules::new("", current.keys().copied().collect()),
-            ..Options::default()
-        };
-        let a = if current.is_empty() {
+        let pins: Vec<crate::pipeline::Pin> = current.values().map(pin).collect();
+        self.publish(&pins);
+        let a = if pins.is_empty() {
             first
         } else {
-            let mut s = Situation::of(first.into_snapshot(), &opts);
-            for b in current.values() {
-                s.migrations.insert(
-                    b.pid,
-                    format!("run by pglocks guard (found by {})", b.method.describe()),
-                );
-            }
-            Analysis::of(s, &opts)
+            crate::pipeline::analysed(first.into_snapshot(), &Options::default(), false, &pins)
         };
         self.keep(&a);
         self.show_status(&a, &current);
@@ -623,6 +673,18 @@ impl Guard {
                 return Err(BlockersStay::Interrupted);
             }
         }
+    }
+}
+
+fn pin_reason(b: &Backend) -> String {
+    format!("run by pglocks guard (found by {})", b.method.describe())
+}
+
+fn pin(b: &Backend) -> crate::pipeline::Pin {
+    crate::pipeline::Pin {
+        pid: b.pid,
+        reason: Some(pin_reason(b)),
+        beside_rules: Some(pin_reason(b)),
     }
 }
 

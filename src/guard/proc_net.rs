@@ -46,6 +46,20 @@ fn parent_pid(stat: &str) -> Option<u32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Whether `pid` is stopped (by SIGTTIN when it read from the terminal while in a process
+/// group of its own, by SIGSTOP, or by a tracer).
+pub fn stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| state(&s))
+        .is_some_and(|c| c == 'T' || c == 't')
+}
+
+fn state(stat: &str) -> Option<char> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().next()?.chars().next()
+}
+
 /// Socket inodes open in any of `pids`.
 pub fn socket_inodes(proc: &Path, pids: &BTreeSet<u32>) -> BTreeSet<u64> {
     let mut out = BTreeSet::new();
@@ -164,6 +178,14 @@ mod tests {
     fn parent_pid_survives_odd_command_names() {
         assert_eq!(parent_pid("123 (a) b) c) S 77 123 123 0"), Some(77));
         assert_eq!(parent_pid("garbage"), None);
+    }
+
+    #[test]
+    fn the_state_is_the_field_after_the_command_name() {
+        assert_eq!(state("123 (a) T b) S 77 123 123 0"), Some('S'));
+        assert_eq!(state("123 (psql) T 77 123 123 0"), Some('T'));
+        assert_eq!(state("garbage"), None);
+        assert!(!stopped(std::process::id()));
     }
 
     #[test]

@@ -33,12 +33,17 @@ pub fn section(out: &mut String, lines: &[GuardLine]) {
                 command,
                 child_pid,
                 appname,
+                output,
             } => format!(
-                "started {} as process {child_pid}{}",
+                "started {} as process {child_pid}{}{}",
                 command.join(" "),
                 appname
                     .as_deref()
                     .map(|a| format!(", PGAPPNAME={a}"))
+                    .unwrap_or_default(),
+                output
+                    .as_deref()
+                    .map(|o| format!(", its output to {o}"))
                     .unwrap_or_default()
             ),
             GuardEvent::Backend { pid, method } => {

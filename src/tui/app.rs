@@ -56,6 +56,7 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         options: analysis.options(),
         redact: analysis.redact.enabled,
         record: recorder.as_ref().map(crate::record::Recorder::sink),
+        pins: None,
     });
     event_loop(
         state,
@@ -63,6 +64,47 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
         Some(commands),
         Duration::from_secs(1),
         None,
+        None,
+    )
+    .await
+}
+
+/// `pglocks guard --tui`: the live view on the guard's server, with the command's backends
+/// pinned as the migration and the guard's rows below. Returns when the guard has ended
+/// (its result is then in `link.result`) or when the user left the view (it is None).
+pub async fn run_guarded(
+    params: ConnParams,
+    interval: Duration,
+    redact: bool,
+    recording: String,
+    snapshot_dir: PathBuf,
+    link: &mut super::guarded::Link,
+) -> Result<()> {
+    let mut state = State::new(
+        params.describe(),
+        false,
+        snapshot_dir,
+        crate::analysis::Options::default().long_xact_s,
+    );
+    state.theme = super::theme::Theme::default().with_env();
+    state.recording = Some(recording);
+    let (polls, commands) = poller::spawn(PollerConfig {
+        params,
+        interval,
+        database: None,
+        options: crate::analysis::Options::default(),
+        redact,
+        // The guard records; a second recording of the same polls would say nothing new.
+        record: None,
+        pins: Some(link.pins.clone()),
+    });
+    event_loop(
+        state,
+        Some(polls),
+        Some(commands),
+        Duration::from_secs(1),
+        None,
+        Some(link),
     )
     .await
 }
@@ -99,6 +141,7 @@ pub async fn run_fleet(
                 options: analysis.options(),
                 redact: analysis.redact.enabled,
                 record: None,
+                pins: None,
             };
             (name, config)
         })
@@ -110,6 +153,7 @@ pub async fn run_fleet(
         Some(commands),
         Duration::from_secs(1),
         Some(&mux),
+        None,
     )
     .await
 }
@@ -130,7 +174,7 @@ pub async fn run_replay(
     state.replay = Some(replay);
     super::update::show_replay_frame(&mut state);
     // Playback needs a finer clock than the live view's data-age second.
-    event_loop(state, None, None, Duration::from_millis(100), None).await
+    event_loop(state, None, None, Duration::from_millis(100), None, None).await
 }
 
 /// Waits for the next poller event, or forever when there is no poller (replay).
@@ -141,13 +185,25 @@ async fn next_poll(polls: &mut Option<mpsc::Receiver<PollerEvent>>) -> Option<Po
     }
 }
 
+/// What the guard says, or forever when there is no guard.
+async fn next_guard(link: &mut Option<&mut super::guarded::Link>) -> super::guarded::Event {
+    match link {
+        Some(l) => l.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn event_loop(
     mut state: State,
     mut polls: Option<mpsc::Receiver<PollerEvent>>,
     commands: Option<mpsc::Sender<PollerCommand>>,
     tick: Duration,
     fleet: Option<&super::multi::Mux>,
+    mut guarded: Option<&mut super::guarded::Link>,
 ) -> Result<()> {
+    // Under the guard, SIGINT and SIGTERM are the guard's to forward to the command; the
+    // view stays until the command has exited and the guard with it.
+    let own_signals = guarded.is_none();
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     // Raw mode turns Ctrl-C into a key, but `kill -INT` still arrives as a signal, and its
@@ -169,8 +225,22 @@ async fn event_loop(
     let result: Result<()> = loop {
         if dirty {
             let now = Utc::now();
+            let panel = guarded.as_deref().map(|l| &l.panel);
             let drawn = guard.terminal.draw(|f| {
-                view::draw(f, &state, now);
+                match panel {
+                    Some(p) => {
+                        let area = f.area();
+                        let rows = super::guarded::ROWS.min(area.height / 3);
+                        let [top, bottom] = ratatui::layout::Layout::vertical([
+                            ratatui::layout::Constraint::Min(1),
+                            ratatui::layout::Constraint::Length(rows),
+                        ])
+                        .areas(area);
+                        view::draw_in(f, top, &state, now);
+                        super::guarded::draw(f, bottom, p);
+                    }
+                    None => view::draw(f, &state, now),
+                }
                 if let Some(m) = fleet {
                     use ratatui::widgets::{Clear, Paragraph, Wrap};
                     // The strip takes the top row, over the header's first line.
@@ -196,10 +266,29 @@ async fn event_loop(
         let first = tokio::select! {
             Some(ev) = next_poll(&mut polls) => Some(Msg::Poller(ev)),
             Some(input) = inputs.recv() => input_msg(input, &mut dirty),
-            _ = clock.tick() => Some(Msg::Tick),
-            _ = sigterm.recv() => break Ok(()),
+            _ = clock.tick() => {
+                if let Some(l) = guarded.as_deref_mut() {
+                    dirty |= l.refresh();
+                }
+                Some(Msg::Tick)
+            }
+            ev = next_guard(&mut guarded) => {
+                let Some(l) = guarded.as_deref_mut() else { continue };
+                match ev {
+                    super::guarded::Event::Note(n) => l.panel.apply(n),
+                    super::guarded::Event::Done(r) => {
+                        l.result = Some(r);
+                        break Ok(());
+                    }
+                }
+                // The pins move with the guard's lines ("backend pid N is the command's").
+                l.refresh();
+                dirty = true;
+                None
+            }
+            _ = sigterm.recv(), if own_signals => break Ok(()),
             _ = sighup.recv() => break Ok(()),
-            _ = sigint.recv() => break Ok(()),
+            _ = sigint.recv(), if own_signals => break Ok(()),
         };
         // Drain whatever else is queued, then draw once.
         let mut msgs: Vec<Msg> = first.into_iter().collect();
@@ -211,6 +300,19 @@ async fn event_loop(
         }
         let mut quit = false;
         for msg in msgs {
+            if let (Some(l), Msg::Key(k)) = (guarded.as_deref_mut(), &msg)
+                && super::guarded::on_key(k) == super::guarded::GuardKey::Interrupt
+            {
+                // The terminal is raw: Ctrl-C is a key here, not a signal. The guard's
+                // own SIGINT handler forwards it to the command, as it would any SIGINT.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::this(),
+                    nix::sys::signal::Signal::SIGINT,
+                );
+                l.panel.interrupted = true;
+                dirty = true;
+                continue;
+            }
             // A quiet tick draws nothing: the data-age text moves by whole seconds, so most
             // ticks of the live view leave the screen as it is. Playback always moves.
             if let (Some(m), Msg::Key(k), super::state::Mode::Tree) = (fleet, &msg, &state.mode)

@@ -4,7 +4,7 @@
 //! gives them all: the smallest size and the palette.
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::state::{Mode, State};
@@ -24,7 +24,11 @@ pub use header::clock_status;
 pub use screen::{MIN_HEIGHT, MIN_WIDTH};
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, now: DateTime<Utc>) {
-    let area = frame.area();
+    draw_in(frame, frame.area(), state, now);
+}
+
+/// The screen in `area` (`guard --tui` keeps rows below it for the guard).
+pub fn draw_in(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<Utc>) {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!(
             "terminal too small ({}x{}); need {MIN_WIDTH}x{MIN_HEIGHT}. q quits.",
