@@ -930,6 +930,26 @@ async fn with_tui_the_view_pins_the_command_and_the_breaker_still_decides() {
     );
 }
 
+/// `guard --tui` in tmux on an ALTER that waits (30 s before the breaker would act), once
+/// the view shows the command's backend: the screen and the migration's pid.
+async fn open_guarded_view(db: &TestDb, dir: &Path) -> (common::tmux::Tmux, i32) {
+    let command = tui_command(
+        db,
+        dir,
+        "--max-lock-wait 30s",
+        "ALTER TABLE orders ADD COLUMN tui int",
+    );
+    let t = common::tmux::Tmux::start(&command, 160, 40);
+    let migration = waiting_alter(db).await;
+    t.wait_for(
+        "the view",
+        |s| s.contains(&format!("migration: pid {migration}")),
+        Duration::from_secs(10),
+    )
+    .await;
+    (t, migration)
+}
+
 /// `pglocks guard --tui ARGS -- psql -c SQL` in DIR, for tmux; the guard's exit code is
 /// echoed after it as GUARD-EXIT=N.
 fn tui_command(db: &TestDb, dir: &Path, args: &str, sql: &str) -> String {
@@ -988,20 +1008,7 @@ async fn with_tui_ctrl_c_and_sigterm_reach_the_command_and_are_not_retried() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let command = tui_command(
-        &db,
-        dir.path(),
-        "--max-lock-wait 30s",
-        "ALTER TABLE orders ADD COLUMN tui int",
-    );
-    let t = common::tmux::Tmux::start(&command, 160, 40);
-    let migration = waiting_alter(&db).await;
-    t.wait_for(
-        "the view",
-        |s| s.contains(&format!("migration: pid {migration}")),
-        Duration::from_secs(10),
-    )
-    .await;
+    let (t, _) = open_guarded_view(&db, dir.path()).await;
     // The details of the command's backend say how the guard found it.
     t.keys("j");
     t.keys("Enter");
@@ -1040,20 +1047,7 @@ async fn with_tui_ctrl_c_and_sigterm_reach_the_command_and_are_not_retried() {
     // SIGTERM to the guard: forwarded too, and the view stays until the command has
     // exited. Same server, same blocker.
     let dir = tempfile::tempdir().unwrap();
-    let command = tui_command(
-        &db,
-        dir.path(),
-        "--max-lock-wait 30s",
-        "ALTER TABLE orders ADD COLUMN tui int",
-    );
-    let t = common::tmux::Tmux::start(&command, 160, 40);
-    let migration = waiting_alter(&db).await;
-    t.wait_for(
-        "the view",
-        |s| s.contains(&format!("migration: pid {migration}")),
-        Duration::from_secs(10),
-    )
-    .await;
+    let (t, migration) = open_guarded_view(&db, dir.path()).await;
     // The guard's pid, from the PGAPPNAME it gave psql.
     let (watch, _) = session(&db, "test-watch").await;
     let app: String = watch
@@ -1099,20 +1093,7 @@ async fn with_tui_q_leaves_the_view_and_the_guard_goes_on() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let command = tui_command(
-        &db,
-        dir.path(),
-        "--max-lock-wait 30s",
-        "ALTER TABLE orders ADD COLUMN tui int",
-    );
-    let t = common::tmux::Tmux::start(&command, 160, 40);
-    let migration = waiting_alter(&db).await;
-    t.wait_for(
-        "the view",
-        |s| s.contains(&format!("migration: pid {migration}")),
-        Duration::from_secs(10),
-    )
-    .await;
+    let (t, migration) = open_guarded_view(&db, dir.path()).await;
     t.keys("q");
     t.wait_for(
         "the plain terminal",
