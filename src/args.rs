@@ -151,7 +151,7 @@ impl ConnArgs {
     pub fn resolve(&self) -> anyhow::Result<ConnParams> {
         if !self.servers.is_empty() {
             anyhow::bail!(
-                "--server is read by `pglocks snapshot` only so far; the live view, record and preflight watch one server"
+                "--server is taken by the live view, `snapshot` and `record`; this command works on one server"
             );
         }
         let overrides = Overrides {

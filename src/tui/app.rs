@@ -77,7 +77,9 @@ pub async fn run_fleet(
         bail!("the live view needs a terminal; for scripts use `pglocks snapshot`");
     }
     if tui.record.is_some() {
-        bail!("--record with --server is not supported yet; record each server on its own");
+        bail!(
+            "--record with --server is not supported in the live view; run `pglocks record CONN --server ...` beside it"
+        );
     }
     let names: Vec<String> = servers.iter().map(|(n, _)| n.clone()).collect();
     let mut state = State::new(
