@@ -90,11 +90,6 @@ pub fn resolve_servers(
     Ok(out)
 }
 
-/// Past this without a poll a server is stale: three intervals, at least two seconds.
-pub fn stale_after(interval: Duration) -> Duration {
-    (interval * 3).max(Duration::from_secs(2))
-}
-
 /// What the strip shows of one server, from its poller's latest events.
 #[derive(Debug)]
 pub struct ServerStatus {
@@ -129,7 +124,7 @@ impl ServerStatus {
     /// No poll has arrived for three intervals (at least two seconds): what is shown is
     /// old, whether the server is down, frozen or slow.
     pub fn is_stale(&self, now: Instant, interval: Duration) -> bool {
-        let limit = stale_after(interval);
+        let limit = crate::poller::stale_after(interval);
         self.last_update
             .is_none_or(|t| now.saturating_duration_since(t) > limit)
     }

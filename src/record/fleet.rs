@@ -51,7 +51,7 @@ pub async fn run(
         .map(|(_, c)| c.interval)
         .min()
         .unwrap_or(Duration::from_secs(1));
-    let limit = crate::fleet::stale_after(interval);
+    let limit = poller::stale_after(interval);
     let sink = recorder.sink();
     let started = Instant::now();
     let (merged_tx, mut merged) = mpsc::channel::<(usize, PollerEvent)>(64);
