@@ -164,7 +164,7 @@ impl Situation {
             );
         }
         let mut parts = Vec::new();
-        if let Some(app) = s.application_name.as_deref().filter(|a| !a.is_empty()) {
+        if let Some(app) = s.app_label() {
             parts.push(app.to_string());
         } else if s.backend_type.as_deref() == Some("autovacuum worker") {
             let wraparound = s
