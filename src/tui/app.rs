@@ -163,23 +163,9 @@ async fn event_loop(
     let result: Result<()> = loop {
         if dirty {
             let now = Utc::now();
-            let drawn = guard.terminal.draw(|f| {
-                view::draw(f, &state, now);
-                if let Some(m) = fleet {
-                    use ratatui::widgets::{Clear, Paragraph, Wrap};
-                    // The strip takes the top row, over the header's first line.
-                    let mut row = f.area();
-                    row.height = row.height.min(1);
-                    f.render_widget(Clear, row);
-                    f.render_widget(Paragraph::new(m.strip()), row);
-                    if let Some(why) = m.not_polled() {
-                        let mut rest = f.area();
-                        rest.y += row.height;
-                        rest.height -= row.height;
-                        f.render_widget(Clear, rest);
-                        f.render_widget(Paragraph::new(why).wrap(Wrap { trim: true }), rest);
-                    }
-                }
+            let drawn = guard.terminal.draw(|f| match fleet {
+                Some(m) => super::strip::draw(f, &state, now, m.strip(), m.not_polled()),
+                None => view::draw(f, &state, now),
             });
             if let Err(e) = drawn {
                 break Err(e).context("drawing");

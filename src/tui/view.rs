@@ -20,7 +20,11 @@ pub const MIN_HEIGHT: u16 = 10;
 const MAX_DETAIL_CHARS: usize = 64 * 1024;
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, now: DateTime<Utc>) {
-    let area = frame.area();
+    draw_in(frame, frame.area(), state, now);
+}
+
+/// The screen in `area` (below the strip, with several servers).
+pub fn draw_in(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<Utc>) {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!(
             "terminal too small ({}x{}); need {MIN_WIDTH}x{MIN_HEIGHT}. q quits.",
