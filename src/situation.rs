@@ -15,6 +15,9 @@ pub struct Options {
     pub rules: MigrationRules,
     /// A blocker whose transaction is at least this old (seconds) is a long transaction.
     pub long_xact_s: f64,
+    /// A standby's pg_stat_replication.backend_xmin at least this many transactions old is
+    /// reported (standby_feedback_holds_xmin).
+    pub feedback_xmin_age: i64,
 }
 
 impl Default for Options {
@@ -22,6 +25,7 @@ impl Default for Options {
         Options {
             rules: MigrationRules::default(),
             long_xact_s: 60.0,
+            feedback_xmin_age: crate::diagnose::replay::FEEDBACK_XMIN_AGE,
         }
     }
 }
