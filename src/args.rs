@@ -16,6 +16,10 @@ pub struct ReanalysisArgs {
     /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m) [env: PGLOCKS_LONG_XACT]
     #[arg(long = "long-xact", default_value = "1m", value_parser = parse_long_xact)]
     pub long_xact: Duration,
+    /// A standby whose backend_xmin (hot_standby_feedback) is at least this many
+    /// transactions old is reported on its primary [default: 10000]
+    #[arg(long, value_name = "XIDS", value_parser = parse_feedback_xmin_age)]
+    pub feedback_xmin_age: Option<i64>,
 }
 
 /// Where to connect, as psql takes it: a URI or conninfo string, -h -p -U -d, or PG* variables.
@@ -56,6 +60,10 @@ pub struct AnalysisArgs {
     /// A blocking transaction at least this old is a long transaction (e.g. 30s, 5m) [env: PGLOCKS_LONG_XACT]
     #[arg(long = "long-xact", default_value = "1m", value_parser = parse_long_xact)]
     pub long_xact: Duration,
+    /// A standby whose backend_xmin (hot_standby_feedback) is at least this many
+    /// transactions old is reported on its primary [default: 10000]
+    #[arg(long, value_name = "XIDS", value_parser = parse_feedback_xmin_age)]
+    pub feedback_xmin_age: Option<i64>,
     #[command(flatten)]
     pub redact: Redact,
 }
@@ -92,6 +100,19 @@ pub struct TuiArgs {
     /// The config file's key bindings (set by main after parsing; no flag).
     #[arg(skip)]
     pub keys: crate::tui::keys::Keymap,
+}
+
+use crate::situation::FEEDBACK_XMIN_AGE;
+
+/// At least one transaction; xids wrap at 2^31, so an older backend_xmin cannot exist.
+pub fn parse_feedback_xmin_age(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (1..=i64::from(i32::MAX)).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "the feedback xmin age must be a number of transactions from 1 to {}",
+            i32::MAX
+        )),
+    }
 }
 
 pub fn parse_format(s: &str) -> Result<Format, String> {
@@ -143,6 +164,7 @@ impl ReanalysisArgs {
     pub fn options(&self) -> crate::analysis::Options {
         crate::analysis::Options {
             long_xact_s: self.long_xact.as_secs_f64(),
+            feedback_xmin_age: self.feedback_xmin_age.unwrap_or(FEEDBACK_XMIN_AGE),
             ..crate::analysis::Options::default()
         }
     }
@@ -154,7 +176,7 @@ impl ConnArgs {
     pub fn resolve(&self) -> anyhow::Result<ConnParams> {
         if !self.servers.is_empty() {
             anyhow::bail!(
-                "--server is read by `pglocks snapshot` only so far; the live view, record and preflight watch one server"
+                "--server is taken by the live view, `snapshot` and `record`; this command works on one server"
             );
         }
         let overrides = Overrides {
@@ -177,6 +199,20 @@ impl AnalysisArgs {
                 self.migration_pids.clone(),
             ),
             long_xact_s: self.long_xact.as_secs_f64(),
+            feedback_xmin_age: self.feedback_xmin_age.unwrap_or(FEEDBACK_XMIN_AGE),
+        }
+    }
+
+    /// A poller for one server with these options; the caller adds a recording or pins.
+    pub fn poller(&self, params: ConnParams, interval: Duration) -> crate::poller::PollerConfig {
+        crate::poller::PollerConfig {
+            params,
+            interval,
+            database: self.database.clone(),
+            options: self.options(),
+            redact: self.redact.enabled,
+            record: None,
+            pins: None,
         }
     }
 }
@@ -200,5 +236,9 @@ mod tests {
         assert_eq!(parse_interval("200ms").unwrap(), MIN_INTERVAL);
         assert!(parse_long_xact("0").is_err());
         assert!(parse_long_xact("8d").is_err());
+        assert_eq!(parse_feedback_xmin_age("500"), Ok(500));
+        assert!(parse_feedback_xmin_age("0").is_err());
+        assert!(parse_feedback_xmin_age("-5").is_err());
+        assert!(parse_feedback_xmin_age("3000000000").is_err());
     }
 }

@@ -40,7 +40,7 @@ pub fn findings(a: &Situation, opts: &Options) -> Vec<Finding> {
     autovacuum::rules(a, &mut out);
     tool_lock::rules(a, opts.long_xact_s, &mut out);
     snapshot_wait::rules(a, &mut out);
-    replay::rules(a, &mut out);
+    replay::rules(a, opts.feedback_xmin_age, &mut out);
     privilege_rules(a, &mut out);
     // Stable: rules already emit in a sensible order within each severity.
     out.sort_by_key(|f| f.severity);

@@ -124,7 +124,7 @@ impl ServerStatus {
     /// No poll has arrived for three intervals (at least two seconds): what is shown is
     /// old, whether the server is down, frozen or slow.
     pub fn is_stale(&self, now: Instant, interval: Duration) -> bool {
-        let limit = (interval * 3).max(Duration::from_secs(2));
+        let limit = crate::poller::stale_after(interval);
         self.last_update
             .is_none_or(|t| now.saturating_duration_since(t) > limit)
     }

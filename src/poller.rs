@@ -41,6 +41,12 @@ pub enum PollerCommand {
     Refresh,
 }
 
+/// Past this without a poll a server is stale (down, frozen or slow): three intervals,
+/// at least two seconds. The strip and the recording of several servers both use it.
+pub fn stale_after(interval: Duration) -> Duration {
+    (interval * 3).max(Duration::from_secs(2))
+}
+
 pub struct PollerConfig {
     pub params: ConnParams,
     pub interval: Duration,

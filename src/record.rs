@@ -2,6 +2,7 @@
 //! read back later for the incident report or to look at one moment again.
 pub mod format;
 pub use crate::document::guard;
+pub mod fleet;
 pub mod read_back;
 pub mod reader;
 pub mod session;

@@ -46,3 +46,38 @@ pub fn render(
         Format::Markdown => markdown::render(analysis, actions),
     })
 }
+
+/// `render` for one server of several: the JSON document carries `server_name`, the
+/// Markdown starts with a heading naming the server and its role.
+pub fn render_named(
+    format: Format,
+    analysis: &crate::analysis::Analysis,
+    actions: &[crate::model::ActionRecord],
+    server: Option<&str>,
+) -> anyhow::Result<String> {
+    let Some(name) = server else {
+        return render(format, analysis, actions);
+    };
+    Ok(match format {
+        Format::Json => {
+            let mut doc = json::document(analysis, actions);
+            doc.server_name = Some(name.to_string());
+            let mut out = serde_json::to_string_pretty(&doc)?;
+            out.push('\n');
+            out
+        }
+        Format::Markdown => {
+            let role = analysis
+                .snapshot
+                .replication
+                .as_ref()
+                .map(|r| r.role())
+                .unwrap_or("server");
+            format!(
+                "# Server {} ({role})\n\n{}",
+                markdown::escape(name),
+                markdown::render(analysis, actions)
+            )
+        }
+    })
+}

@@ -15,13 +15,22 @@ pub struct Options {
     pub rules: MigrationRules,
     /// A blocker whose transaction is at least this old (seconds) is a long transaction.
     pub long_xact_s: f64,
+    /// A standby's pg_stat_replication.backend_xmin at least this many transactions old is
+    /// reported (standby_feedback_holds_xmin).
+    pub feedback_xmin_age: i64,
 }
+
+/// The default age(backend_xmin) from which a standby's feedback is reported
+/// (`--feedback-xmin-age`). A busy primary moves a few thousand transactions in seconds,
+/// so a smaller figure would flag every standby.
+pub const FEEDBACK_XMIN_AGE: i64 = 10_000;
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             rules: MigrationRules::default(),
             long_xact_s: 60.0,
+            feedback_xmin_age: FEEDBACK_XMIN_AGE,
         }
     }
 }
@@ -164,7 +173,7 @@ impl Situation {
             );
         }
         let mut parts = Vec::new();
-        if let Some(app) = s.application_name.as_deref().filter(|a| !a.is_empty()) {
+        if let Some(app) = s.app_label() {
             parts.push(app.to_string());
         } else if s.backend_type.as_deref() == Some("autovacuum worker") {
             let wraparound = s

@@ -23,6 +23,8 @@ const FLAGS: &[(&[&str], &str)] = &[
     (&["record", "-o", "x.jsonl"], "--long-xact"),
     (&["report", "x.jsonl"], "--long-xact"),
     (&["replay", "x.jsonl"], "--long-xact"),
+    (&["snapshot"], "--feedback-xmin-age"),
+    (&["report", "x.jsonl"], "--feedback-xmin-age"),
     (&["replay", "x.jsonl"], "--at"),
     (&["demo"], "--queued"),
     (&["demo"], "--interval"),

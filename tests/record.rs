@@ -38,6 +38,7 @@ fn reanalysis() -> ReanalysisArgs {
     ReanalysisArgs {
         redact: pglocks::args::Redact::default(),
         long_xact: Duration::from_secs(60),
+        feedback_xmin_age: None,
     }
 }
 

@@ -429,6 +429,8 @@ async fn the_strip_shows_both_servers_and_number_keys_switch_the_tree() {
         .await;
     assert!(screen.contains("reports"), "{screen}");
     assert!(screen.contains("wants AccessExclusive"), "{screen}");
+    // The startup process has no application_name and no user: it says what it is.
+    assert!(screen.contains("startup (replay)"), "{screen}");
     tmux.keys("Tab");
     let primary_port = format!("127.0.0.1:{}", primary_cluster.port);
     tmux.wait_for(

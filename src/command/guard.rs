@@ -347,6 +347,7 @@ fn write_report(record: &Path, report: &Path, redact: Redact) {
     let args = ReanalysisArgs {
         redact,
         long_xact: Duration::from_secs(60),
+        feedback_xmin_age: None,
     };
     let written = crate::record::read_back::report_text(record, &args.options(), redact.enabled)
         .and_then(|(text, _)| Ok(crate::output::write_new(report, text.as_bytes())?));

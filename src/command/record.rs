@@ -1,5 +1,6 @@
 //! `pglocks record`: the poller without a screen, every poll appended to the recording,
-//! until SIGINT or SIGTERM. Made for a background job during a risky deploy.
+//! until SIGINT or SIGTERM. Made for a background job during a risky deploy. With
+//! `--server`, every server into the same file (record/fleet.rs).
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,33 +27,11 @@ pub struct Args {
 }
 
 pub async fn run(args: &Args) -> Result<()> {
-    let params = args.conn.resolve()?;
-    let recorder = session::open(
-        &args.output,
-        params.describe(),
-        args.interval,
-        args.analysis.database.clone(),
-        args.analysis.redact.enabled,
-    )?;
-    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let stop = async move {
-        tokio::select! {
-            _ = sigterm.recv() => {}
-            _ = sigint.recv() => {}
-        }
+    let (path, summary) = if args.conn.servers.is_empty() {
+        record_one(args).await?
+    } else {
+        record_several(args).await?
     };
-    let config = PollerConfig {
-        params,
-        interval: args.interval,
-        database: args.analysis.database.clone(),
-        options: args.analysis.options(),
-        redact: args.analysis.redact.enabled,
-        record: Some(recorder.sink()),
-        pins: None,
-    };
-    let path = recorder.path().to_path_buf();
-    let summary = session::run(config, recorder, stop).await?;
     let size = std::fs::metadata(&path).map_or(summary.bytes, |m| m.len());
     eprintln!(
         "pglocks record: stopped; {} in {} ({})",
@@ -70,6 +49,72 @@ pub async fn run(args: &Args) -> Result<()> {
         bail!("recording {}: {e}", path.display());
     }
     Ok(())
+}
+
+async fn record_one(args: &Args) -> Result<(PathBuf, crate::record::Summary)> {
+    let params = args.conn.resolve()?;
+    let recorder = session::open(
+        &args.output,
+        params.describe(),
+        args.interval,
+        args.analysis.database.clone(),
+        args.analysis.redact.enabled,
+    )?;
+    let stop = stop_signal()?;
+    let config = poller_config(args, params);
+    let config = PollerConfig {
+        record: Some(recorder.sink()),
+        ..config
+    };
+    let path = recorder.path().to_path_buf();
+    Ok((path, session::run(config, recorder, stop).await?))
+}
+
+/// One file for all servers, each snapshot line naming its server: the recording format
+/// stays the one every reader knows (docs/standby.md).
+async fn record_several(args: &Args) -> Result<(PathBuf, crate::record::Summary)> {
+    let servers = crate::fleet::resolve_servers(&args.conn)?;
+    let names: Vec<String> = servers.iter().map(|(n, _)| n.clone()).collect();
+    if let Some(dup) = names
+        .iter()
+        .enumerate()
+        .find(|(i, n)| names[..*i].contains(n))
+        .map(|(_, n)| n)
+    {
+        bail!("two servers are called {dup}: name them (--server NAME=CONN)");
+    }
+    let recorder = crate::record::fleet::open(
+        &args.output,
+        &names,
+        args.interval,
+        args.analysis.database.clone(),
+        args.analysis.redact.enabled,
+    )?;
+    let stop = stop_signal()?;
+    let configs = servers
+        .into_iter()
+        .map(|(name, params)| (name, poller_config(args, params)))
+        .collect();
+    let path = recorder.path().to_path_buf();
+    Ok((
+        path,
+        crate::record::fleet::run(configs, recorder, stop).await?,
+    ))
+}
+
+fn poller_config(args: &Args, params: crate::db::conninfo::ConnParams) -> PollerConfig {
+    args.analysis.poller(params, args.interval)
+}
+
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = sigterm.recv() => {}
+            _ = sigint.recv() => {}
+        }
+    })
 }
 
 fn bytes(n: u64) -> String {

@@ -8,7 +8,7 @@ use clap::Args as ClapArgs;
 
 use super::{check_output, emit, warn};
 use crate::args::{ReanalysisArgs, parse_format};
-use crate::record::read_back::{Moment, find};
+use crate::record::read_back::{Moment, find_on};
 use crate::report::{self, Format};
 
 #[derive(Debug, ClapArgs)]
@@ -26,6 +26,9 @@ pub struct Args {
     /// Write to this new file instead of stdout (never overwrites)
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    /// In a recording of several servers, the one to show (its name)
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
     #[command(flatten)]
     pub reanalysis: ReanalysisArgs,
     /// The stepping view's colours, as the live view's (NO_COLOR also selects mono) [env: PGLOCKS_THEME]
@@ -39,10 +42,11 @@ pub struct Args {
 pub async fn run(args: &Args) -> Result<()> {
     let Some(at) = args.at.as_deref() else {
         // No moment: step through the whole recording in the TUI.
-        let (replay, warnings) = crate::tui::replay::Replay::load(
+        let (replay, warnings) = crate::tui::replay::Replay::load_server(
             &args.file,
             args.reanalysis.options(),
             args.reanalysis.redact.enabled,
+            args.server.as_deref(),
         )?;
         warn(warnings);
         return crate::tui::app::run_replay(
@@ -55,7 +59,7 @@ pub async fn run(args: &Args) -> Result<()> {
     };
     let moment: Moment = at.parse().map_err(anyhow::Error::msg)?;
     check_output(args.output.as_deref())?;
-    let (doc, actions, warnings) = find(&args.file, &moment)?;
+    let (doc, actions, warnings) = find_on(&args.file, &moment, args.server.as_deref())?;
     warn(warnings);
     let analysis = crate::record::analysis_of(
         &doc,
@@ -67,6 +71,6 @@ pub async fn run(args: &Args) -> Result<()> {
     } else {
         Format::Json
     });
-    let text = report::render(format, &analysis, &actions)?;
+    let text = report::render_named(format, &analysis, &actions, args.server.as_deref())?;
     emit(args.output.as_deref(), &text)
 }

@@ -49,6 +49,9 @@ fn file_values(config: &Config) -> Vec<(&'static str, String)> {
     if let Some(v) = d.large_table {
         values.push(("large_table", v.to_string()));
     }
+    if let Some(v) = d.feedback_xmin_age {
+        values.push(("feedback_xmin_age", v.to_string()));
+    }
     values
 }
 
@@ -108,7 +111,7 @@ mod tests {
         Cli::from_arg_matches(&m).unwrap()
     }
 
-    const FILE: &str = "[defaults]\ninterval = \"3s\"\nlong_xact = \"5m\"\nmigration_app = \"deployer\"\nread_only = true\nlarge_table = 500\ntheme = \"light\"\n";
+    const FILE: &str = "[defaults]\ninterval = \"3s\"\nlong_xact = \"5m\"\nmigration_app = \"deployer\"\nread_only = true\nlarge_table = 500\nfeedback_xmin_age = 2500\ntheme = \"light\"\n";
 
     #[test]
     fn the_file_beats_built_in_defaults_everywhere() {
@@ -126,6 +129,14 @@ mod tests {
             panic!("not snapshot")
         };
         assert_eq!(s.analysis.long_xact, std::time::Duration::from_secs(300));
+        assert_eq!(s.analysis.options().feedback_xmin_age, 2500);
+        assert_eq!(c.analysis.feedback_xmin_age, Some(2500));
+        let Some(Sub::Report(r)) = cli(FILE, &["report", "x.jsonl"]).command else {
+            panic!("not report")
+        };
+        assert_eq!(r.reanalysis.options().feedback_xmin_age, 2500);
+        let built_in = cli("", &["snapshot"]);
+        assert_eq!(built_in.analysis.options().feedback_xmin_age, 10_000);
     }
 
     #[test]

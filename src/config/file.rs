@@ -39,6 +39,7 @@ pub struct Defaults {
     pub snapshot_dir: Option<String>,
     pub read_only: Option<bool>,
     pub large_table: Option<u64>,
+    pub feedback_xmin_age: Option<u64>,
     pub theme: Option<Spanned<String>>,
 }
 

@@ -9,11 +9,7 @@ use crate::situation::Situation;
 
 use super::{Finding, Severity, finding};
 
-/// age(backend_xmin) from which a standby's feedback is reported. A busy primary moves
-/// a few thousand transactions in seconds, so a smaller figure would flag every standby.
-pub const FEEDBACK_XMIN_AGE: i64 = 10_000;
-
-pub(super) fn rules(a: &Situation, out: &mut Vec<Finding>) {
+pub(super) fn rules(a: &Situation, feedback_xmin_age: i64, out: &mut Vec<Finding>) {
     let Some(r) = &a.snapshot.replication else {
         return;
     };
@@ -27,7 +23,7 @@ pub(super) fn rules(a: &Situation, out: &mut Vec<Finding>) {
     }
     queued_behind_replay(a, out);
     for link in &r.downstream {
-        if link.xmin_age.is_some_and(|age| age >= FEEDBACK_XMIN_AGE) {
+        if link.xmin_age.is_some_and(|age| age >= feedback_xmin_age) {
             out.push(feedback_holds_xmin(link));
         }
     }
@@ -190,4 +186,53 @@ fn feedback_holds_xmin(link: &ReplicaLink) -> Finding {
             "A long query or transaction on that standby keeps this server from removing dead rows, so tables and indexes bloat while it runs. Find it on the standby (pglocks --server {name}=<its connection string>, or its pg_stat_activity by age(backend_xmin)) and cancel it, or give its role a statement_timeout. Turning hot_standby_feedback off trades this for cancelled standby queries."
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{Options, analyze};
+    use crate::model::{ReplicaLink, Replication, ServerInfo, Snapshot};
+
+    fn primary_with_standby_xmin_age(age: i64) -> Snapshot {
+        Snapshot {
+            taken_at: chrono::Utc::now(),
+            server: ServerInfo {
+                version: "15.18".into(),
+                version_num: 150018,
+                max_connections: 100,
+                query_size: None,
+            },
+            sessions: Vec::new(),
+            replication: Some(Replication {
+                in_recovery: false,
+                standby: None,
+                downstream: vec![ReplicaLink {
+                    application_name: Some("replica".into()),
+                    backend_xmin: Some("7400".into()),
+                    xmin_age: Some(age),
+                    ..Default::default()
+                }],
+            }),
+        }
+    }
+
+    fn raised(age: i64, opts: &Options) -> bool {
+        analyze(primary_with_standby_xmin_age(age), opts)
+            .findings
+            .iter()
+            .any(|f| f.code == "standby_feedback_holds_xmin")
+    }
+
+    #[test]
+    fn the_feedback_threshold_is_an_option_with_the_old_default() {
+        let default = Options::default();
+        assert!(!raised(9_999, &default));
+        assert!(raised(10_000, &default));
+        let low = Options {
+            feedback_xmin_age: 600,
+            ..Options::default()
+        };
+        assert!(!raised(599, &low));
+        assert!(raised(600, &low));
+    }
 }

@@ -20,6 +20,30 @@ pub enum EventKind {
     Stopped,
     /// What `pglocks guard` did: an attempt, a breaker decision, the command's exit.
     Guard,
+    /// With several servers: one stopped answering.
+    ServerStale,
+    /// With several servers: one answers again after being stale.
+    ServerBack,
+}
+
+impl EventKind {
+    /// A stable word for the JSON report.
+    pub fn code(self) -> &'static str {
+        match self {
+            EventKind::Started => "started",
+            EventKind::WaitsBegin => "waits_begin",
+            EventKind::MigrationBlocked => "migration_blocked",
+            EventKind::Peak => "peak",
+            EventKind::Action => "action",
+            EventKind::BlockerGone => "blocker_gone",
+            EventKind::MigrationMoved => "migration_moved",
+            EventKind::WaitsEnd => "waits_end",
+            EventKind::Stopped => "stopped",
+            EventKind::Guard => "guard",
+            EventKind::ServerStale => "server_stale",
+            EventKind::ServerBack => "server_back",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +52,8 @@ pub struct Event {
     pub kind: EventKind,
     /// Plain text; renderers escape it for their format.
     pub text: String,
+    /// With several servers, the one it happened on.
+    pub server: Option<String>,
 }
 
 /// The moment with the most sessions waiting on locks: the last poll at that count, when
@@ -44,7 +70,7 @@ pub struct Worst {
 }
 
 /// The first migration seen blocked, from its start to its release.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct MigrationStory {
     pub pid: i32,
     pub query: Option<String>,
@@ -73,4 +99,12 @@ pub struct Story {
     pub waiting_at_end: usize,
     /// The `pglocks.guard/1` lines, in order, when `pglocks guard` made the recording.
     pub guard: Vec<GuardLine>,
+    /// With several servers, the server this story is of (in `servers`).
+    pub server: Option<String>,
+    /// A recording of several servers: each one's own story, in the header's order. Then
+    /// `events` is every server's, on one timeline, and the fields that describe one
+    /// server's polls (worst, migration, ...) are left empty here.
+    pub servers: Vec<Story>,
+    /// Primary or standby, as its last poll said; None if it never answered.
+    pub role: Option<&'static str>,
 }

@@ -98,8 +98,22 @@ impl StandbyStatus {
     }
 }
 
+/// What the app column says for the standby's startup process, which has no
+/// application_name and no user.
+pub const STARTUP_LABEL: &str = "startup (replay)";
+
 impl Session {
     pub fn is_startup_process(&self) -> bool {
         self.backend_type.as_deref() == Some("startup")
+    }
+
+    /// The application_name, or for the startup process what it is: the name every view
+    /// and document shows in the app column.
+    pub fn app_label(&self) -> Option<&str> {
+        match self.application_name.as_deref().filter(|a| !a.is_empty()) {
+            Some(app) => Some(app),
+            None if self.is_startup_process() => Some(STARTUP_LABEL),
+            None => None,
+        }
     }
 }

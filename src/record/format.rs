@@ -7,13 +7,21 @@
 //!   prints (without its `actions`, which have lines of their own).
 //! - `pglocks.action/1`: a terminate or cancel the engineer sent, with its verified result.
 //! - `pglocks.guard/1`: what `pglocks guard` did (see document/guard.rs).
+//! - `pglocks.server/1`: with several servers, one stopped answering or answers again.
+//!
+//! With several servers every snapshot line names its server (`server_name`) and the
+//! header lists them (`servers`). Both are optional fields of the existing kinds, so a
+//! reader that predates them still reads every poll, and skips the server lines with a
+//! warning, as it does any kind it does not know.
 use chrono::{DateTime, Utc};
 
 use crate::db::SignalOutcome;
 use crate::model::ActionRecord;
 use crate::report::json::SnapshotDoc;
 
-pub use crate::document::recording::{ACTION, ActionLine, HEADER, Header};
+pub use crate::document::recording::{
+    ACTION, ActionLine, HEADER, Header, SERVER, ServerLine, ServerState,
+};
 pub const SNAPSHOT: &str = crate::report::json::FORMAT;
 
 // The constructor from a signal's outcome stays with the writer: the outcome is db's.
@@ -23,6 +31,7 @@ impl ActionLine {
             format: ACTION.into(),
             action,
             outcome: outcome.map(|o| outcome_code(o).into()),
+            server: None,
         }
     }
 }
@@ -47,6 +56,7 @@ pub enum Entry {
     Snapshot(Box<SnapshotDoc>),
     Action(ActionLine),
     Guard(crate::document::guard::GuardLine),
+    Server(ServerLine),
 }
 
 impl Entry {
@@ -57,6 +67,7 @@ impl Entry {
             Entry::Snapshot(s) => s.taken_at,
             Entry::Action(a) => a.action.at,
             Entry::Guard(g) => g.at,
+            Entry::Server(s) => s.at,
         }
     }
 }

@@ -14,12 +14,26 @@ use crate::report::json::SnapshotDoc;
 
 /// The Markdown incident report of a recording, and the reader's warnings.
 pub fn report_text(path: &Path, opts: &Options, redact: bool) -> Result<(String, Vec<String>)> {
+    report_as(path, crate::report::Format::Markdown, opts, redact)
+}
+
+/// The incident report of a recording in `format`, and the reader's warnings.
+pub fn report_as(
+    path: &Path,
+    format: crate::report::Format,
+    opts: &Options,
+    redact: bool,
+) -> Result<(String, Vec<String>)> {
     let mut input = reader::open(path)?;
     let story = super::timeline::build(&mut input, opts, redact)?;
     if story.polls == 0 {
         bail!("{}: no polls recorded", path.display());
     }
-    Ok((crate::report::incident::render(&story), input.warnings()))
+    let text = match format {
+        crate::report::Format::Markdown => crate::report::incident::render(&story),
+        crate::report::Format::Json => crate::report::incident::json::render(&story)?,
+    };
+    Ok((text, input.warnings()))
 }
 
 /// Which poll `--at` names.
@@ -63,10 +77,44 @@ impl std::str::FromStr for Moment {
     }
 }
 
+/// Which server's polls to read: every poll of a recording of one server, or those of
+/// the named one of several (`--server NAME`); a recording of several servers without a
+/// name is refused rather than its servers' polls mixed into one.
+pub fn choose_server(
+    path: &Path,
+    header: &super::format::Header,
+    wanted: Option<&str>,
+) -> Result<Option<String>> {
+    let list = header.servers.join(", ");
+    match wanted {
+        None if header.servers.is_empty() => Ok(None),
+        None => bail!(
+            "{} records several servers ({list}): choose one with --server NAME",
+            path.display()
+        ),
+        Some(name) if header.servers.iter().any(|s| s == name) => Ok(Some(name.to_string())),
+        Some(name) if header.servers.is_empty() => bail!(
+            "{} records one server; --server {name} is for a recording of several",
+            path.display()
+        ),
+        Some(name) => bail!("{} has no server {name} (it has {list})", path.display()),
+    }
+}
+
 /// The recorded poll at `moment` (the last one at or before it), and the actions taken
 /// up to then.
 pub fn find(path: &Path, moment: &Moment) -> Result<(SnapshotDoc, Vec<ActionRecord>, Vec<String>)> {
+    find_on(path, moment, None)
+}
+
+/// `find` in a recording of several servers: the polls and actions of `server` only.
+pub fn find_on(
+    path: &Path,
+    moment: &Moment,
+    server: Option<&str>,
+) -> Result<(SnapshotDoc, Vec<ActionRecord>, Vec<String>)> {
     let mut input = reader::open(path)?;
+    let mut chosen_server: Option<String> = None;
     let mut chosen: Option<SnapshotDoc> = None;
     let mut first_at: Option<DateTime<Utc>> = None;
     let mut target: Option<DateTime<Utc>> = match moment {
@@ -76,12 +124,18 @@ pub fn find(path: &Path, moment: &Moment) -> Result<(SnapshotDoc, Vec<ActionReco
     let mut actions: Vec<ActionRecord> = Vec::new();
     for entry in &mut input {
         let doc = match entry? {
-            Entry::Snapshot(doc) => *doc,
+            Entry::Snapshot(doc) if doc.server_name == chosen_server => *doc,
             Entry::Action(a) => {
-                actions.push(a.action);
+                if a.server == chosen_server {
+                    actions.push(a.action);
+                }
                 continue;
             }
-            Entry::Header(_) | Entry::Guard(_) => continue,
+            Entry::Header(h) => {
+                chosen_server = choose_server(path, &h, server)?;
+                continue;
+            }
+            Entry::Snapshot(_) | Entry::Guard(_) | Entry::Server(_) => continue,
         };
         let first = *first_at.get_or_insert(doc.taken_at);
         if target.is_none() {

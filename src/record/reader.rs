@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::format::{ACTION, Entry, HEADER, SNAPSHOT};
+use super::format::{ACTION, Entry, HEADER, SERVER, SNAPSHOT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -180,6 +180,7 @@ impl<R: BufRead> Reader<R> {
                 serde_json::from_slice(line).map_err(|e| short(&e))?,
             )),
             ACTION => Entry::Action(serde_json::from_slice(line).map_err(|e| short(&e))?),
+            SERVER => Entry::Server(serde_json::from_slice(line).map_err(|e| short(&e))?),
             super::guard::GUARD => {
                 Entry::Guard(serde_json::from_slice(line).map_err(|e| short(&e))?)
             }

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use super::format::{ActionLine, Entry};
+use super::format::{ActionLine, Entry, ServerLine, ServerState};
 use super::reader::ReadError;
 use crate::analysis::{Analysis, Options};
 use crate::humanize::{first_line, plural};
@@ -38,41 +38,118 @@ pub fn build<I>(entries: I, opts: &Options, redact: bool) -> Result<Story, ReadE
 where
     I: IntoIterator<Item = Result<Entry, ReadError>>,
 {
-    let mut walk = Walk {
-        story: Story::default(),
-        recent: VecDeque::new(),
-        prev_blocked: BTreeSet::new(),
-        pending: Vec::new(),
-        vanished: Vec::new(),
-        retracted: BTreeSet::new(),
-        ever_waited: false,
-    };
+    // Lines without a server (a recording of one server, guard lines) go to `main`; with
+    // several servers each has a walk of its own, and the stories meet on one timeline.
+    let mut main = Walk::new();
+    let mut named: Vec<(String, Walk)> = Vec::new();
     for entry in entries {
         match entry? {
             Entry::Header(h) => {
-                if walk.story.header.is_none() {
-                    walk.story.header = Some(h);
+                for name in &h.servers {
+                    walk_of(&mut named, name);
+                }
+                if main.story.header.is_none() {
+                    main.story.header = Some(h);
                 }
             }
-            Entry::Action(a) => walk.action(a),
+            Entry::Action(a) => match a.server.clone() {
+                Some(name) => walk_of(&mut named, &name).action(a),
+                None => main.action(a),
+            },
             Entry::Guard(g) => {
                 if let Some(text) = g.timeline_text() {
-                    walk.event(g.at, EventKind::Guard, text);
+                    main.event(g.at, EventKind::Guard, text);
                 }
-                walk.story.guard.push(g);
+                main.story.guard.push(g);
             }
+            Entry::Server(line) => walk_of(&mut named, &line.server).server_line(&line),
             Entry::Snapshot(doc) => {
                 let a = super::analysis_of(&doc, opts, redact);
-                walk.poll(a);
+                match &doc.server_name {
+                    Some(name) => walk_of(&mut named, name).poll(a),
+                    None => main.poll(a),
+                }
             }
         }
     }
-    Ok(walk.finish())
+    if named.is_empty() {
+        return Ok(main.finish());
+    }
+    let mut story = main.finish();
+    for (name, walk) in named {
+        let mut one = walk.finish();
+        one.server = Some(name.clone());
+        story.polls += one.polls;
+        story.first = min_some(story.first, one.first);
+        story.last = story.last.max(one.last);
+        story.events.extend(one.events.iter().cloned().map(|mut e| {
+            e.server = Some(name.clone());
+            e
+        }));
+        story.actions.extend(one.actions.iter().cloned());
+        story.servers.push(one);
+    }
+    story.events.sort_by_key(|e| e.at);
+    story.actions.sort_by_key(|a| a.action.at);
+    Ok(story)
+}
+
+fn walk_of<'a>(named: &'a mut Vec<(String, Walk)>, name: &str) -> &'a mut Walk {
+    let i = match named.iter().position(|(n, _)| n == name) {
+        Some(i) => i,
+        None => {
+            named.push((name.to_string(), Walk::new()));
+            named.len() - 1
+        }
+    };
+    &mut named[i].1
+}
+
+fn min_some(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 impl Walk {
+    fn new() -> Walk {
+        Walk {
+            story: Story::default(),
+            recent: VecDeque::new(),
+            prev_blocked: BTreeSet::new(),
+            pending: Vec::new(),
+            vanished: Vec::new(),
+            retracted: BTreeSet::new(),
+            ever_waited: false,
+        }
+    }
+
     fn event(&mut self, at: DateTime<Utc>, kind: EventKind, text: String) {
-        self.story.events.push(Event { at, kind, text });
+        self.story.events.push(Event {
+            at,
+            kind,
+            text,
+            server: None,
+        });
+    }
+
+    fn server_line(&mut self, line: &ServerLine) {
+        let silent = crate::humanize::age(line.silent_s);
+        let (kind, mut text) = match line.state {
+            ServerState::Stale => (
+                EventKind::ServerStale,
+                format!("Stopped answering: no poll for {silent}"),
+            ),
+            ServerState::Answering => (
+                EventKind::ServerBack,
+                format!("Answers again after {silent} without a poll"),
+            ),
+        };
+        if let Some(e) = &line.error {
+            text.push_str(&format!(" ({})", first_line(e, 120)));
+        }
+        self.event(line.at, kind, text);
     }
 
     fn action(&mut self, line: ActionLine) {
@@ -222,6 +299,7 @@ impl Walk {
             story.root = Some(a.describe_blocker(r));
         }
         self.story.waiting_at_end = waiting;
+        self.story.role = a.snapshot.replication.as_ref().map(|r| r.role());
         self.prev_blocked = blocked;
         if self.recent.len() == RECENT {
             self.recent.pop_front();

@@ -34,7 +34,8 @@ const QUEUE: usize = 0;
 const HANDOFF_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 enum Item {
-    Snapshot(Box<Analysis>),
+    /// A poll, and with several servers the name of the one it is from.
+    Snapshot(Box<Analysis>, Option<Arc<str>>),
     Action(ActionLine),
     /// Any other line kind, already encoded (a `pglocks.guard/1` line).
     Line(Vec<u8>),
@@ -69,6 +70,8 @@ pub struct Recorder {
 pub struct RecordSink {
     tx: SyncSender<Item>,
     dropped: Arc<AtomicU64>,
+    /// With several servers, the one whose polls and actions go through this sink.
+    server: Option<Arc<str>>,
 }
 
 impl Recorder {
@@ -110,6 +113,7 @@ impl Recorder {
         RecordSink {
             tx: self.tx.clone(),
             dropped: self.dropped.clone(),
+            server: None,
         }
     }
 
@@ -152,16 +156,40 @@ impl Drop for Recorder {
 }
 
 impl RecordSink {
+    /// The same file, for one server of several: its polls' lines carry `server_name`
+    /// and its actions' lines `server`.
+    pub fn for_server(&self, name: &str) -> RecordSink {
+        RecordSink {
+            server: Some(name.into()),
+            ..self.clone()
+        }
+    }
+
     /// Hands a copy of the analysis to the writer once it has finished the line before,
     /// waiting at most HANDOFF_WAIT for that.
     pub fn snapshot(&self, analysis: &Analysis) {
-        self.send(Item::Snapshot(Box::new(analysis.clone())));
+        self.send(Item::Snapshot(
+            Box::new(analysis.clone()),
+            self.server.clone(),
+        ));
     }
 
     /// An action is never dropped: this waits for the line being written, if any.
-    pub fn action(&self, line: ActionLine) {
+    pub fn action(&self, mut line: ActionLine) {
+        if line.server.is_none() {
+            line.server = self.server.as_deref().map(str::to_string);
+        }
         // Err: the writer stopped after an error; it reports that itself when closed.
         let _ = self.tx.send(Item::Action(line));
+    }
+
+    /// Like `line`, but never dropped: waits for the line being written, if any. Blocks;
+    /// call it from a blocking context.
+    pub fn line_always<T: Serialize>(&self, value: &T) {
+        let mut buf = Vec::new();
+        if encode(&mut buf, value).is_ok() {
+            let _ = self.tx.send(Item::Line(buf));
+        }
     }
 
     /// A line of another kind; it must serialise to one JSON object with a `format` field.
@@ -268,7 +296,11 @@ fn write_loop(mut out: Output, rx: Receiver<Item>, header_bytes: u64) -> Summary
         let started = std::time::Instant::now();
         line.clear();
         let encoded = match &item {
-            Item::Snapshot(a) => encode(&mut line, &crate::report::json::document(a, &[])),
+            Item::Snapshot(a, server) => {
+                let mut doc = crate::report::json::document(a, &[]);
+                doc.server_name = server.as_deref().map(str::to_string);
+                encode(&mut line, &doc)
+            }
             Item::Action(act) => encode(&mut line, act),
             Item::Line(bytes) => {
                 line.extend_from_slice(bytes);
@@ -286,7 +318,7 @@ fn write_loop(mut out: Output, rx: Receiver<Item>, header_bytes: u64) -> Summary
         summary.bytes += line.len() as u64;
         summary.busy += started.elapsed();
         match item {
-            Item::Snapshot(_) => summary.snapshots += 1,
+            Item::Snapshot(..) => summary.snapshots += 1,
             Item::Action(_) | Item::Line(_) => summary.actions += 1,
             Item::Close => {}
         }

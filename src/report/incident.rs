@@ -11,14 +11,27 @@ use super::mermaid;
 use crate::document::story::{EventKind, Story};
 use crate::humanize::{age, first_line, plural};
 
+pub mod json;
+mod servers;
+
 pub fn render(story: &Story) -> String {
     let clock = Clock::new(story);
     let mut out = String::new();
+    if !story.servers.is_empty() {
+        servers::render(&mut out, story, &clock);
+        return out;
+    }
     let _ = writeln!(out, "# {}\n", title(story));
     let _ = writeln!(out, "{}\n", escape(&summary(story, &clock)));
     provenance(&mut out, story, &clock);
     timeline(&mut out, story, &clock);
     super::guard::section(&mut out, &story.guard);
+    worst(&mut out, story, &clock);
+    out
+}
+
+/// The worst moment: its wait tree (as a list and as a graph), findings and sessions.
+fn worst(out: &mut String, story: &Story, clock: &Clock) {
     match &story.worst {
         Some(w) => {
             let _ = writeln!(
@@ -27,19 +40,18 @@ pub fn render(story: &Story) -> String {
                 clock.at(w.at),
                 plural(w.waiting, "session was", "sessions were")
             );
-            markdown::wait_tree(&mut out, &w.analysis);
+            markdown::wait_tree(out, &w.analysis);
             if let Some(block) = mermaid::block(&w.analysis) {
                 out.push_str(&block);
                 out.push('\n');
             }
-            markdown::findings(&mut out, &w.analysis);
-            markdown::sessions_table(&mut out, &w.analysis);
+            markdown::findings(out, &w.analysis);
+            markdown::sessions_table(out, &w.analysis);
         }
         None => {
             let _ = writeln!(out, "No session waited on a lock during the recording.\n");
         }
     }
-    out
 }
 
 fn title(story: &Story) -> String {
@@ -226,18 +238,32 @@ fn interval(ms: u64) -> String {
 }
 
 fn timeline(out: &mut String, story: &Story, clock: &Clock) {
-    let _ = writeln!(out, "## Timeline (UTC)\n\n| time | event |\n|---|---|");
+    let several = !story.servers.is_empty();
+    if several {
+        let _ = writeln!(
+            out,
+            "## Timeline (UTC)\n\n| time | server | event |\n|---|---|---|"
+        );
+    } else {
+        let _ = writeln!(out, "## Timeline (UTC)\n\n| time | event |\n|---|---|");
+    }
     for e in &story.events {
         let text = match e.kind {
             EventKind::MigrationBlocked
             | EventKind::Peak
             | EventKind::Action
-            | EventKind::Guard => {
+            | EventKind::Guard
+            | EventKind::ServerStale => {
                 format!("**{}**", cell(&e.text))
             }
             _ => cell(&e.text),
         };
-        let _ = writeln!(out, "| {} | {text} |", clock.at(e.at));
+        if several {
+            let server = cell(e.server.as_deref().unwrap_or("-"));
+            let _ = writeln!(out, "| {} | {server} | {text} |", clock.at(e.at));
+        } else {
+            let _ = writeln!(out, "| {} | {text} |", clock.at(e.at));
+        }
     }
     out.push('\n');
 }

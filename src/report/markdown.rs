@@ -189,7 +189,7 @@ fn group_line(a: &Analysis, g: &Group<'_>) -> String {
 }
 
 fn who(s: &Session) -> String {
-    who_of(s.application_name.as_deref(), s.user.as_deref())
+    who_of(s.app_label(), s.user.as_deref())
 }
 
 fn who_of(app: Option<&str>, user: Option<&str>) -> String {
@@ -248,7 +248,7 @@ pub(crate) fn sessions_table(out: &mut String, a: &Analysis) {
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             s.pid,
-            cell(s.application_name.as_deref().unwrap_or("")),
+            cell(s.app_label().unwrap_or("")),
             cell(s.user.as_deref().unwrap_or("")),
             cell(s.state.as_deref().unwrap_or("")),
             opt_age(a.xact_age(s)),

@@ -131,12 +131,7 @@ fn node_text(a: &Analysis, pid: i32) -> String {
     if !tags.is_empty() {
         head.push_str(&format!(" {}", tags.join(" ")));
     }
-    let who = s
-        .application_name
-        .as_deref()
-        .filter(|a| !a.is_empty())
-        .or(s.user.as_deref())
-        .unwrap_or("?");
+    let who = s.app_label().or(s.user.as_deref()).unwrap_or("?");
     let mut state = format!(
         "{who}, {}, xact {}",
         s.state.as_deref().unwrap_or("?"),

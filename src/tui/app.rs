@@ -50,13 +50,8 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
     )?;
     state.recording = recorder.as_ref().map(|r| r.path().display().to_string());
     let (polls, commands) = poller::spawn(PollerConfig {
-        params,
-        interval: tui.interval,
-        database: analysis.database.clone(),
-        options: analysis.options(),
-        redact: analysis.redact.enabled,
         record: recorder.as_ref().map(crate::record::Recorder::sink),
-        pins: None,
+        ..analysis.poller(params, tui.interval)
     });
     event_loop(
         state,
@@ -120,7 +115,9 @@ pub async fn run_fleet(
         bail!("the live view needs a terminal; for scripts use `pglocks snapshot`");
     }
     if tui.record.is_some() {
-        bail!("--record with --server is not supported yet; record each server on its own");
+        bail!(
+            "--record with --server is not supported in the live view; run `pglocks record CONN --server ...` beside it"
+        );
     }
     let names: Vec<String> = servers.iter().map(|(n, _)| n.clone()).collect();
     let mut state = State::new(
@@ -133,18 +130,7 @@ pub async fn run_fleet(
     state.keys = tui.keys.clone();
     let configs = servers
         .into_iter()
-        .map(|(name, params)| {
-            let config = PollerConfig {
-                params,
-                interval: tui.interval,
-                database: analysis.database.clone(),
-                options: analysis.options(),
-                redact: analysis.redact.enabled,
-                record: None,
-                pins: None,
-            };
-            (name, config)
-        })
+        .map(|(name, params)| (name, analysis.poller(params, tui.interval)))
         .collect();
     let (mux, polls, commands) = super::multi::Mux::spawn(configs);
     event_loop(
@@ -226,36 +212,10 @@ async fn event_loop(
         if dirty {
             let now = Utc::now();
             let panel = guarded.as_deref().map(|l| &l.panel);
-            let drawn = guard.terminal.draw(|f| {
-                match panel {
-                    Some(p) => {
-                        let area = f.area();
-                        let rows = super::guarded::ROWS.min(area.height / 3);
-                        let [top, bottom] = ratatui::layout::Layout::vertical([
-                            ratatui::layout::Constraint::Min(1),
-                            ratatui::layout::Constraint::Length(rows),
-                        ])
-                        .areas(area);
-                        view::draw_in(f, top, &state, now);
-                        super::guarded::draw(f, bottom, p);
-                    }
-                    None => view::draw(f, &state, now),
-                }
-                if let Some(m) = fleet {
-                    use ratatui::widgets::{Clear, Paragraph, Wrap};
-                    // The strip takes the top row, over the header's first line.
-                    let mut row = f.area();
-                    row.height = row.height.min(1);
-                    f.render_widget(Clear, row);
-                    f.render_widget(Paragraph::new(m.strip()), row);
-                    if let Some(why) = m.not_polled() {
-                        let mut rest = f.area();
-                        rest.y += row.height;
-                        rest.height -= row.height;
-                        f.render_widget(Clear, rest);
-                        f.render_widget(Paragraph::new(why).wrap(Wrap { trim: true }), rest);
-                    }
-                }
+            let drawn = guard.terminal.draw(|f| match (fleet, panel) {
+                (Some(m), _) => super::strip::draw(f, &state, now, m.strip(), m.not_polled()),
+                (None, Some(p)) => super::guarded::draw_with_view(f, &state, now, p),
+                (None, None) => view::draw(f, &state, now),
             });
             if let Err(e) = drawn {
                 break Err(e).context("drawing");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -162,6 +162,22 @@ pub fn last_line_of(path: &Path) -> Option<String> {
     let text = String::from_utf8_lossy(&buf);
     let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
     Some(crate::humanize::inert(line.trim_end()).replace('\t', " "))
+}
+
+/// The live view with the guard's rows under it (at most a third of the screen).
+pub fn draw_with_view(
+    frame: &mut Frame<'_>,
+    state: &super::state::State,
+    now: chrono::DateTime<chrono::Utc>,
+    panel: &Panel,
+) {
+    let area = frame.area();
+    let rows = ROWS.min(area.height / 3);
+    let [top, bottom] =
+        ratatui::layout::Layout::vertical([Constraint::Min(1), Constraint::Length(rows)])
+            .areas(area);
+    super::view::draw_in(frame, top, state, now);
+    draw(frame, bottom, panel);
 }
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, panel: &Panel) {

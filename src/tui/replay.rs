@@ -30,14 +30,28 @@ pub struct Replay {
 impl Replay {
     /// Reads the whole recording; warnings (a torn last line) are returned for the caller.
     pub fn load(path: &Path, options: Options, redact: bool) -> Result<(Replay, Vec<String>)> {
+        Replay::load_server(path, options, redact, None)
+    }
+
+    /// `load`, for a recording of several servers: the polls and actions of `server`.
+    pub fn load_server(
+        path: &Path,
+        options: Options,
+        redact: bool,
+        server: Option<&str>,
+    ) -> Result<(Replay, Vec<String>)> {
         let mut input = reader::open(path)?;
         let mut frames = Vec::new();
         let mut actions = Vec::new();
+        let mut chosen: Option<String> = None;
         for entry in &mut input {
             match entry? {
-                Entry::Snapshot(doc) => frames.push(*doc),
-                Entry::Action(a) => actions.push(a.action),
-                Entry::Header(_) | Entry::Guard(_) => {}
+                Entry::Snapshot(doc) if doc.server_name == chosen => frames.push(*doc),
+                Entry::Action(a) if a.server == chosen => actions.push(a.action),
+                Entry::Header(h) => {
+                    chosen = crate::record::read_back::choose_server(path, &h, server)?;
+                }
+                Entry::Snapshot(_) | Entry::Action(_) | Entry::Guard(_) | Entry::Server(_) => {}
             }
         }
         if frames.is_empty() {

@@ -235,8 +235,9 @@ mod tests {
             .map(|(e, _)| match e {
                 Entry::Snapshot(d) => json_size(d),
                 Entry::Action(a) => json_size(a),
-                Entry::Header(h) => json_size(h),
                 Entry::Guard(g) => json_size(g),
+                Entry::Server(s) => json_size(s),
+                Entry::Header(h) => json_size(h),
             })
             .sum();
         assert_eq!(counted, ring.bytes());

@@ -4,11 +4,39 @@
 //! name follow as "not connected". A pure function of the fleet and the clock.
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::state::State;
 
 use crate::fleet::{ServerStatus, not_connected};
 use crate::humanize::age;
+
+/// The screen with several servers: the strip on the top row and the selected server's
+/// screen below it (its headline starts on the second row), or, for a server that has
+/// never answered, why not.
+pub fn draw(
+    frame: &mut Frame<'_>,
+    state: &State,
+    now: DateTime<Utc>,
+    strip: Line<'static>,
+    not_polled: Option<String>,
+) {
+    let area = frame.area();
+    let mut row = area;
+    row.height = area.height.min(1);
+    let mut rest = area;
+    rest.y += row.height;
+    rest.height -= row.height;
+    frame.render_widget(Paragraph::new(strip), row);
+    match not_polled {
+        Some(why) => frame.render_widget(Paragraph::new(why).wrap(Wrap { trim: true }), rest),
+        None => super::view::draw_in(frame, rest, state, now),
+    }
+}
 
 pub fn line(
     servers: &[ServerStatus],

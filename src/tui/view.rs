@@ -27,7 +27,8 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, now: DateTime<Utc>) {
     draw_in(frame, frame.area(), state, now);
 }
 
-/// The screen in `area` (`guard --tui` keeps rows below it for the guard).
+/// The screen in `area`: below the strip with several servers, above the guard's rows
+/// under `guard --tui`.
 pub fn draw_in(frame: &mut Frame<'_>, area: Rect, state: &State, now: DateTime<Utc>) {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!(

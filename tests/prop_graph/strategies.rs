@@ -233,5 +233,6 @@ pub fn options() -> impl Strategy<Value = Options> {
         .prop_map(|(pinned, odd_apps, long_xact_s)| Options {
             rules: MigrationRules::new(if odd_apps { ",,metabase," } else { "" }, pinned),
             long_xact_s,
+            feedback_xmin_age: 10_000,
         })
 }

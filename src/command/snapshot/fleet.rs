@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use super::Args;
 use crate::analysis::Analysis;
 use crate::db::conninfo::{ConnParams, ProcessEnv};
-use crate::report::{Format, json, markdown};
+use crate::report::{Format, json};
 
 /// Connecting (with its own timeouts) and one poll: past this a server is reported as
 /// unreachable rather than holding up the others' documents.
@@ -90,16 +90,12 @@ fn render(format: Format, reads: &[Read]) -> Result<String> {
             let mut out = String::new();
             for r in reads {
                 match &r.outcome {
-                    Ok(a) => {
-                        let role = a
-                            .snapshot
-                            .replication
-                            .as_ref()
-                            .map(|r| r.role())
-                            .unwrap_or("server");
-                        out.push_str(&format!("# Server {} ({role})\n\n", r.name));
-                        out.push_str(&markdown::render(a, &[]));
-                    }
+                    Ok(a) => out.push_str(&crate::report::render_named(
+                        Format::Markdown,
+                        a,
+                        &[],
+                        Some(&r.name),
+                    )?),
                     Err(e) => out.push_str(&format!("# Server {}\n\nNot read: {e}\n", r.name)),
                 }
                 out.push('\n');

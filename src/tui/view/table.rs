@@ -202,7 +202,7 @@ fn cells(state: &State, a: &Analysis, line: &PaneLine<'_>) -> Cells {
     Cells {
         tree: format!("{}{}{}", indent(depth), line.pid, tags(a, line.pid)),
         edge: edge_word(line),
-        who: who(s.application_name.as_deref(), s.user.as_deref()),
+        who: who(s.app_label(), s.user.as_deref()),
         state: short_state(s.state.as_deref()).to_string(),
         xact: opt_age(a.xact_age(s)),
         query: opt_age(a.query_age(s)),
