@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -236,17 +235,18 @@ async fn a_recording_of_two_servers_is_one_timeline_and_a_frozen_one_is_stale() 
     let path = dir.path().join("two.jsonl");
     let a = format!("a={}", clusters[0].dsn("postgres"));
     let b = format!("b={}", clusters[1].dsn("postgres"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pglocks"));
-    cmd.args(["record", &a, "--server", &b, "--interval", "300ms", "-o"])
-        .arg(&path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PG") {
-            cmd.env_remove(&key);
-        }
-    }
+    let path_arg = path.display().to_string();
+    let mut cmd = common::bin::pglocks([
+        "record",
+        &a,
+        "--server",
+        &b,
+        "--interval",
+        "300ms",
+        "-o",
+        &path_arg,
+    ])
+    .command(dir.path());
     let mut child = Recording(Some(cmd.spawn().expect("pglocks record starts")));
     wait_for(&path, "the migration blocked on a, and b polled", |l| {
         polls_of(l, "b") >= 2

@@ -79,12 +79,12 @@ impl Invocation {
             .unwrap()
     }
 
-    pub fn run_blocking(self) -> Run {
-        let scratch = tempfile::tempdir().unwrap();
-        let home = self.home.unwrap_or_else(|| scratch.path().to_path_buf());
+    /// The process, not started: no stdin, piped output, none of the test's own PG*
+    /// variables, HOME (and the working directory) at `home`.
+    pub fn command(&self, home: &Path) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pglocks"));
         cmd.args(&self.args)
-            .current_dir(&home)
+            .current_dir(home)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -96,8 +96,18 @@ impl Invocation {
         for key in PG_VARS {
             cmd.env_remove(key);
         }
-        cmd.env("HOME", &home);
+        cmd.env("HOME", home);
         cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd
+    }
+
+    pub fn run_blocking(self) -> Run {
+        let scratch = tempfile::tempdir().unwrap();
+        let home = self
+            .home
+            .clone()
+            .unwrap_or_else(|| scratch.path().to_path_buf());
+        let mut cmd = self.command(&home);
 
         let start = Instant::now();
         let mut child = cmd.spawn().unwrap();
