@@ -8,7 +8,7 @@ use crate::graph::{self, EdgeKind, WaitGraph};
 use crate::humanize::{age, first_line, opt_age, plural};
 use crate::migration::MigrationRules;
 use crate::model::{Session, Snapshot, age_s};
-use crate::words::{self, MIGRATION_BLOCKED, Tag};
+use crate::words::{self, MIGRATION_BLOCKED, REPLAY_BLOCKED, Tag};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -40,6 +40,9 @@ impl Default for Options {
 pub enum Concern {
     /// A migration waits for a lock (the one holding up the most sessions).
     MigrationBlocked(i32),
+    /// On a standby, the startup process waits to replay a lock (the migration's, as a
+    /// rule) behind standby queries: replication lags, and readers queue behind it.
+    ReplayBlocked(i32),
     /// Sessions wait on each other in a cycle.
     Deadlock(Vec<i32>),
     /// Sessions wait on this root blocker.
@@ -52,7 +55,10 @@ pub enum Concern {
 impl Concern {
     /// Shown in the alarm colour: a blocked migration or a deadlock.
     pub fn is_alarm(&self) -> bool {
-        matches!(self, Concern::MigrationBlocked(_) | Concern::Deadlock(_))
+        matches!(
+            self,
+            Concern::MigrationBlocked(_) | Concern::ReplayBlocked(_) | Concern::Deadlock(_)
+        )
     }
 }
 
@@ -214,6 +220,14 @@ impl Situation {
         if let Some(&m) = self.blocked_migrations().first() {
             return Concern::MigrationBlocked(m);
         }
+        if let Some(startup) = self
+            .snapshot
+            .sessions
+            .iter()
+            .find(|s| s.is_startup_process() && self.graph.is_waiting(s.pid))
+        {
+            return Concern::ReplayBlocked(startup.pid);
+        }
         if let Some(cycle) = self.graph.cycles.first() {
             return Concern::Deadlock(cycle.clone());
         }
@@ -230,6 +244,7 @@ impl Situation {
     pub fn headline(&self) -> String {
         match self.concern() {
             Concern::MigrationBlocked(m) => self.migration_headline(m),
+            Concern::ReplayBlocked(p) => self.replay_headline(p),
             Concern::Deadlock(cycle) => {
                 let pids: Vec<String> = cycle.iter().map(i32::to_string).collect();
                 format!(
@@ -310,6 +325,27 @@ impl Situation {
         if let Some(p) = &s.progress {
             out.push_str(&format!(" {}.", p.describe()));
         }
+        out
+    }
+
+    fn replay_headline(&self, startup: i32) -> String {
+        let s = self.session(startup);
+        let wanted = s
+            .and_then(Session::awaited_lock)
+            .map(|l| format!(" of {} on {}", l.mode, l.target_label()))
+            .unwrap_or_default();
+        let mut out = format!(
+            "{REPLAY_BLOCKED} {}: replay{wanted} waits (startup process, pid {startup}); the lag grows until max_standby_streaming_delay cancels the queries.",
+            opt_age(s.and_then(|s| self.wait_age(s)))
+        );
+        let roots = self.root_blockers_of(startup);
+        if let Some(&root) = roots.first() {
+            out.push_str(&format!(" Root blocker: {}.", self.describe_blocker(root)));
+        }
+        out.push_str(&format!(
+            " {} queued behind the replayed lock.",
+            plural(self.graph.waiting_total(startup), "session", "sessions")
+        ));
         out
     }
 

@@ -49,6 +49,8 @@ pub fn tags(root: bool, migration: bool, cycle: bool) -> Vec<Tag> {
 
 /// The headline's opening words when a migration waits: the incident pglocks exists for.
 pub const MIGRATION_BLOCKED: &str = "MIGRATION BLOCKED";
+/// On a standby: the startup process waits to replay a lock behind standby queries.
+pub const REPLAY_BLOCKED: &str = "REPLAY BLOCKED";
 
 /// An edge seen from its blocker: "holds" a conflicting lock, or is "queued ahead".
 pub fn edge_verb(kind: EdgeKind) -> &'static str {

@@ -150,6 +150,15 @@ async fn replay_waits_on_a_standby_query_then_a_replayed_lock_queues_standby_rea
     assert_eq!(wait.relation_name.as_deref(), Some("public.t"));
     let f = found(&a, "replay_blocked_by_query").expect("finding");
     assert!(f.pids.contains(&reader_pid), "{f:?}");
+    // The headline (and the alarm colour) says it, not only the findings.
+    assert!(a.concern().is_alarm(), "{:?}", a.concern());
+    assert!(
+        a.headline().starts_with("REPLAY BLOCKED")
+            && a.headline().contains("AccessExclusiveLock on public.t")
+            && a.headline().contains(&format!("pid {reader_pid}")),
+        "{}",
+        a.headline()
+    );
     assert!(f.title.contains("public.t"), "{}", f.title);
     assert!(
         f.advice.contains("max_standby_streaming_delay = 5m00s"),

@@ -116,4 +116,14 @@ impl Session {
             None => None,
         }
     }
+
+    /// pg_stat_activity.state, which is NULL for processes that are not client backends;
+    /// the startup process is "replaying" rather than "?".
+    pub fn state_label(&self) -> &str {
+        match self.state.as_deref() {
+            Some(state) => state,
+            None if self.is_startup_process() => "replaying",
+            None => "?",
+        }
+    }
 }

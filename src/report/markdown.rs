@@ -121,7 +121,7 @@ fn tree_line(a: &Analysis, row: &TreeRow<'_>) -> String {
     parts.push(who(s));
     parts.push(format!(
         "{} · xact {} · query {}",
-        escape(s.state.as_deref().unwrap_or("?")),
+        escape(s.state_label()),
         opt_age(a.xact_age(s)),
         opt_age(a.query_age(s))
     ));

@@ -134,7 +134,7 @@ fn node_text(a: &Analysis, pid: i32) -> String {
     let who = s.app_label().or(s.user.as_deref()).unwrap_or("?");
     let mut state = format!(
         "{who}, {}, xact {}",
-        s.state.as_deref().unwrap_or("?"),
+        s.state_label(),
         opt_age(a.xact_age(s))
     );
     if let Some(l) = s.awaited_lock() {

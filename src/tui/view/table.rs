@@ -114,12 +114,11 @@ impl LockCell {
     }
 }
 
-fn short_state(state: Option<&str>) -> &str {
+fn short_state(state: &str) -> &str {
     match state {
-        Some("idle in transaction") => "idle in xact",
-        Some("idle in transaction (aborted)") => "idle aborted",
-        Some(s) => s,
-        None => "?",
+        "idle in transaction" => "idle in xact",
+        "idle in transaction (aborted)" => "idle aborted",
+        s => s,
     }
 }
 
@@ -203,7 +202,7 @@ fn cells(state: &State, a: &Analysis, line: &PaneLine<'_>) -> Cells {
         tree: format!("{}{}{}", indent(depth), line.pid, tags(a, line.pid)),
         edge: edge_word(line),
         who: who(s.app_label(), s.user.as_deref()),
-        state: short_state(s.state.as_deref()).to_string(),
+        state: short_state(s.state_label()).to_string(),
         xact: opt_age(a.xact_age(s)),
         query: opt_age(a.query_age(s)),
         wait: opt_age(a.wait_age(s)),
@@ -229,7 +228,7 @@ fn group_cells(a: &Analysis, line: &PaneLine<'_>, g: &Group<'_>) -> Cells {
         ),
         edge: edge_word(line),
         who: who(Some(&g.key.application), Some(&g.key.user)),
-        state: short_state(first.and_then(|s| s.state.as_deref())).to_string(),
+        state: short_state(first.map_or("?", Session::state_label)).to_string(),
         xact: String::new(),
         query: String::new(),
         wait: g.wait_span(a),
