@@ -2,6 +2,8 @@
 //! draws on a steady tick, and as it takes a new poll and draws it), and the JSON and
 //! Markdown reports, on generated snapshots of 100 to 100,000 sessions.
 //!
+//! The details pane of a session holding 50,000 locks: opening it and scrolling it.
+//!
 //! `cargo bench --bench render`; `cargo test --benches` runs each case once.
 mod synth;
 
@@ -12,11 +14,12 @@ use chrono::Duration as ChronoDuration;
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pglocks::analysis::{Analysis, Options, analyze};
 use pglocks::db::Privileges;
 use pglocks::poller::PollerEvent;
 use pglocks::report::{self, Format};
-use pglocks::tui::state::State;
+use pglocks::tui::state::{Mode, State};
 use pglocks::tui::update::{Msg, update};
 use pglocks::tui::view;
 use ratatui::Terminal;
@@ -133,6 +136,49 @@ fn bench_reports(c: &mut Criterion, analyses: &[(usize, Analysis)]) {
     }
 }
 
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// Enter on the session holding 50,000 locks opens its details pane (update + frame), and
+/// j scrolls it one line (update + frame). As the poll delivers it, the session lists 201
+/// locks and counts the rest; the uncapped case shows what the pane costs without the cap.
+fn bench_details(c: &mut Criterion) -> anyhow::Result<()> {
+    let mut group = c.benchmark_group("details_pane_50k_locks");
+    group.sample_size(20);
+    for (case, listed) in [("open_201_listed", 201), ("open_50000_listed", 50_000)] {
+        let (snap, holder) = synth::many_locks(1_000, 50_000, listed);
+        let mut state = state_with(analyze(snap, &Options::default()));
+        let mut term = terminal()?;
+        group.bench_function(case, |b| {
+            b.iter(|| {
+                update(&mut state, key(KeyCode::Esc), synth::t0());
+                state.selected = Some(holder);
+                update(&mut state, key(KeyCode::Enter), synth::t0());
+                term.draw(|f| view::draw(f, &state, synth::t0()))
+                    .map(|_| ())
+            })
+        });
+        let scroll = case.replace("open", "scroll");
+        let mut lines: u16 = 0;
+        group.bench_function(scroll, |b| {
+            b.iter(|| {
+                // Down through the first 200 lines, then from the top again: every frame
+                // shows locks, never the empty space past the end.
+                lines = (lines + 1) % 200;
+                if lines == 0 {
+                    state.mode = Mode::Details { scroll: 0 };
+                }
+                update(&mut state, key(KeyCode::Char('j')), synth::t0());
+                term.draw(|f| view::draw(f, &state, synth::t0()))
+                    .map(|_| ())
+            })
+        });
+    }
+    group.finish();
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -142,6 +188,7 @@ fn main() -> anyhow::Result<()> {
     bench_frame(&mut c, &analyses)?;
     bench_poll_to_frame(&mut c, &analyses)?;
     bench_reports(&mut c, &analyses);
+    bench_details(&mut c)?;
     c.final_summary();
     Ok(())
 }

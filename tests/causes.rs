@@ -526,7 +526,7 @@ fn autovacuum_fixture(query: &str, wait_s: i64, version_num: i32) -> pglocks::mo
     worker
         .locks
         .push(orders_lock("ShareUpdateExclusiveLock", true));
-    worker.progress = Some(pglocks::model::Progress {
+    worker.progress = Some(Box::new(pglocks::model::Progress {
         command: "VACUUM".into(),
         phase: "scanning heap".into(),
         relation: Some("public.orders".into()),
@@ -539,7 +539,7 @@ fn autovacuum_fixture(query: &str, wait_s: i64, version_num: i32) -> pglocks::mo
         rate_per_s: Some(125.0),
         eta_s: Some(150.0),
         ..Default::default()
-    });
+    }));
     let migration = waiting(
         client(
             4711,

@@ -402,3 +402,47 @@ pub fn chain(n: usize) -> Snapshot {
         replication: None,
     }
 }
+
+/// `snapshot(n)` plus one idle-in-transaction session holding `held` advisory locks, of
+/// which the poll lists `listed` (the rest counted in `locks_unlisted`, as poll.sql does),
+/// and one session waiting for the first of them: the 50,000-lock case of the details pane.
+pub fn many_locks(n: usize, held: u64, listed: usize) -> (Snapshot, i32) {
+    let mut snap = snapshot(n);
+    let holder = 900;
+    let advisory = |key: u64, granted: bool| Lock {
+        locktype: "advisory".into(),
+        mode: "ExclusiveLock".into(),
+        granted,
+        database: Some(16_384),
+        classid: Some(0),
+        objid: Some(key as i64),
+        objsubid: Some(1),
+        waitstart: if granted { None } else { ago(40) },
+        ..Default::default()
+    };
+    let mut g = Gen {
+        rng: Rng(11),
+        next_pid: holder - 1,
+        tables: 10,
+        sessions: Vec::new(),
+        waiters: 0,
+    };
+    let mut h = g.client(
+        "batch-import",
+        "idle in transaction",
+        "SELECT pg_advisory_lock(k) FROM generate_series(1, 50000) k".into(),
+        Some(600),
+    );
+    h.locks = (0..listed as u64).map(|k| advisory(k, true)).collect();
+    h.locks_unlisted = held - listed as u64;
+    let w = g.client(
+        "checkout-api",
+        "active",
+        "SELECT pg_advisory_lock(0)".into(),
+        Some(40),
+    );
+    let w = g.wait(w, vec![holder], advisory(0, false));
+    snap.sessions.push(h);
+    snap.sessions.push(w);
+    (snap, holder)
+}

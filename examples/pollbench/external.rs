@@ -45,7 +45,7 @@ impl Tmux {
     }
 
     /// Runs `argv` in a new 200x60 session and returns the pid of the program.
-    fn start(&self, name: &str, argv: &[String]) -> Result<String> {
+    pub fn start(&self, name: &str, argv: &[String]) -> Result<String> {
         let out = self
             .tmux(name)
             .args([
@@ -73,7 +73,7 @@ impl Tmux {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
-    fn screen(&self, name: &str) -> String {
+    pub fn screen(&self, name: &str) -> String {
         self.tmux(name)
             .args(["capture-pane", "-p", "-t", name])
             .output()
@@ -81,7 +81,7 @@ impl Tmux {
             .unwrap_or_default()
     }
 
-    fn stop(&self, name: &str) {
+    pub fn stop(&self, name: &str) {
         let _ = self.tmux(name).arg("kill-server").output();
     }
 

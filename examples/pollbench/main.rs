@@ -12,6 +12,7 @@
 //! have pg_stat_statements in shared_preload_libraries for server times, and the benchmark
 //! creates (and drops first) tables named pollbench_* in that database.
 mod external;
+mod interference;
 mod measure;
 mod pileup;
 mod rounds;
@@ -35,7 +36,7 @@ use ratatui::backend::TestBackend;
 use measure::{Bench, Kind, median, ms, quantile};
 use rounds::Samples;
 
-const USAGE: &str = "usage: pollbench [CONN] [--rounds N] [--paced-rounds N] [--cpu-polls N] [--sessions N] [--waiters N] [--window SECONDS] [--pglocks PATH] [--pg-activity PATH] [--no-tmux] [--hold SECONDS] [--many-locks N]";
+const USAGE: &str = "usage: pollbench [CONN] [--rounds N] [--paced-rounds N] [--cpu-polls N] [--sessions N] [--waiters N] [--window SECONDS] [--pglocks PATH] [--pg-activity PATH] [--no-tmux] [--hold SECONDS] [--many-locks N] [--interference SECONDS [--interference-reps N] [--pgbench-clients N]]";
 
 struct Args {
     conn: Option<String>,
@@ -53,6 +54,10 @@ struct Args {
     hold: Duration,
     /// One more session holding this many advisory locks, with a waiter on one of them.
     many_locks: usize,
+    /// Workload interference instead of the rest: pgbench windows of this length.
+    interference: Option<Duration>,
+    interference_reps: usize,
+    pgbench_clients: usize,
 }
 
 fn parse_args() -> Result<Args> {
@@ -69,6 +74,9 @@ fn parse_args() -> Result<Args> {
         tmux: true,
         hold: Duration::ZERO,
         many_locks: 0,
+        interference: None,
+        interference_reps: 3,
+        pgbench_clients: 8,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -88,6 +96,11 @@ fn parse_args() -> Result<Args> {
             "--no-tmux" => a.tmux = false,
             "--hold" => a.hold = Duration::from_secs(value()?.parse()?),
             "--many-locks" => a.many_locks = value()?.parse()?,
+            "--interference" => {
+                a.interference = Some(Duration::from_secs(value()?.parse()?));
+            }
+            "--interference-reps" => a.interference_reps = value()?.parse()?,
+            "--pgbench-clients" => a.pgbench_clients = value()?.parse()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -96,6 +109,9 @@ fn parse_args() -> Result<Args> {
             s if a.conn.is_none() => a.conn = Some(s.to_string()),
             s => bail!("unexpected argument {s}\n{USAGE}"),
         }
+    }
+    if a.interference.is_some_and(|w| w.is_zero()) || a.interference_reps == 0 {
+        bail!("--interference and --interference-reps must be at least 1");
     }
     if a.rounds == 0 || a.cpu_polls == 0 {
         bail!("--rounds and --cpu-polls must be at least 1");
@@ -174,13 +190,20 @@ async fn run(args: Args) -> Result<()> {
             // The shared lock table holds max_locks_per_transaction x max_connections locks.
             let max_connections = (args.sessions + 300).max(1500);
             let per_xact = (args.many_locks * 2 / max_connections).max(64);
+            let mut settings = vec![
+                "shared_preload_libraries=pg_stat_statements".to_string(),
+                "pg_stat_statements.track_planning=on".to_string(),
+                format!("max_connections={max_connections}"),
+                format!("max_locks_per_transaction={per_xact}"),
+            ];
+            if args.interference.is_some() {
+                // No checkpoint in the middle of a pgbench window.
+                settings.push("checkpoint_timeout=1h".into());
+                settings.push("max_wal_size=8GB".into());
+            }
             cluster = tokio::task::spawn_blocking(move || {
-                Cluster::start(&[
-                    "shared_preload_libraries=pg_stat_statements",
-                    "pg_stat_statements.track_planning=on",
-                    &format!("max_connections={max_connections}"),
-                    &format!("max_locks_per_transaction={per_xact}"),
-                ])
+                let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+                Cluster::start(&settings)
             })
             .await??;
             let (admin, conn) =
@@ -197,6 +220,10 @@ async fn run(args: Args) -> Result<()> {
         println!("! pg_stat_statements is not available: server times are not measured");
     }
     let params = conninfo::resolve(Some(&dsn), &Overrides::default(), &ProcessEnv)?;
+    if args.interference.is_some() {
+        println!("pgbench -i -s 10…");
+        interference::init(&dsn)?;
+    }
     println!(
         "staging {} sessions, {} waiting on locks…",
         args.sessions, args.waiters
@@ -226,6 +253,22 @@ async fn run(args: Args) -> Result<()> {
             args.hold.as_secs()
         );
         tokio::time::sleep(args.hold).await;
+    }
+
+    if let Some(window) = args.interference {
+        let pglocks = pglocks_bin(&args)
+            .context("the pglocks binary is not next to this example: cargo build --release")?;
+        let opts = interference::Options {
+            window,
+            reps: args.interference_reps,
+            clients: args.pgbench_clients,
+            pglocks,
+            pg_activity: pg_activity_bin(&args),
+        };
+        interference::run(&dsn, &opts).await?;
+        drop(conn);
+        drop(pile);
+        return Ok(());
     }
 
     // 1. Side by side, in rotating order, with pg_stat_statements reset every round: back
@@ -295,15 +338,7 @@ async fn run(args: Args) -> Result<()> {
     let mut windows = Vec::new();
     if args.tmux {
         let tmux = external::Tmux::new()?;
-        let pglocks_bin = match &args.pglocks {
-            Some(p) => Some(p.clone()),
-            None => std::env::current_exe()?
-                .parent()
-                .and_then(|examples| examples.parent())
-                .map(|dir| dir.join("pglocks"))
-                .filter(|p| p.is_file()),
-        };
-        match pglocks_bin {
+        match pglocks_bin(&args) {
             Some(bin) => {
                 let argv = vec![
                     bin.display().to_string(),
@@ -330,14 +365,7 @@ async fn run(args: Args) -> Result<()> {
                 "! the pglocks binary was not found next to this example: run `cargo build --release` first (or pass --pglocks PATH); the TUI window is skipped"
             ),
         }
-        let pg_activity = args.pg_activity.clone().or_else(|| {
-            std::env::var_os("PATH").and_then(|path| {
-                std::env::split_paths(&path)
-                    .map(|d| d.join("pg_activity"))
-                    .find(|p| p.is_file())
-            })
-        });
-        match pg_activity {
+        match pg_activity_bin(&args) {
             Some(bin) => {
                 let argv = vec![
                     bin.display().to_string(),
@@ -520,6 +548,30 @@ async fn run(args: Args) -> Result<()> {
     drop(conn);
     drop(pile);
     Ok(())
+}
+
+/// `--pglocks`, else the release binary next to this example.
+fn pglocks_bin(args: &Args) -> Option<PathBuf> {
+    match &args.pglocks {
+        Some(p) => Some(p.clone()),
+        None => std::env::current_exe()
+            .ok()?
+            .parent()
+            .and_then(|examples| examples.parent())
+            .map(|dir| dir.join("pglocks"))
+            .filter(|p| p.is_file()),
+    }
+}
+
+/// `--pg-activity`, else the first on PATH.
+fn pg_activity_bin(args: &Args) -> Option<PathBuf> {
+    args.pg_activity.clone().or_else(|| {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join("pg_activity"))
+                .find(|p| p.is_file())
+        })
+    })
 }
 
 fn print_rounds(r: &rounds::Rounds) {

@@ -197,7 +197,7 @@ fn decode(row: &Row, c: &Columns) -> Result<Session, tokio_postgres::Error> {
         locks: Vec::new(),
         locks_unlisted: 0,
         parallel_workers: 0,
-        progress: progress(row, c)?,
+        progress: progress(row, c)?.map(Box::new),
     })
 }
 
@@ -288,9 +288,11 @@ struct Sessions {
 }
 
 impl Sessions {
+    /// `n` is the last poll's count: a few more sessions than that must not double the
+    /// vector, which would hold twice the memory for the life of the analysis.
     fn with_capacity(n: usize) -> Sessions {
         Sessions {
-            list: Vec::with_capacity(n),
+            list: Vec::with_capacity(n + n / 16),
             index: foldhash::HashMap::with_capacity_and_hasher(n, Default::default()),
             pending: Vec::new(),
             held: foldhash::HashMap::default(),
@@ -325,6 +327,10 @@ impl Sessions {
                 let s = &mut self.list[i];
                 s.locks_unlisted = held.saturating_sub(s.locks.len() as u64);
             }
+        }
+        // The first poll after connecting grows by doubling; give the slack back (in place).
+        if self.list.capacity() > self.list.len() + self.list.len() / 8 + 16 {
+            self.list.shrink_to_fit();
         }
         self.list
     }

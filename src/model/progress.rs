@@ -190,14 +190,14 @@ mod tests {
             },
             sessions: vec![Session {
                 pid,
-                progress: Some(Progress {
+                progress: Some(Box::new(Progress {
                     command: "VACUUM FULL".into(),
                     phase: phase.into(),
                     unit: "blocks".into(),
                     done: Some(done),
                     total: Some(1000),
                     ..Default::default()
-                }),
+                })),
                 ..Default::default()
             }],
             replication: None,
