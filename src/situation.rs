@@ -358,10 +358,14 @@ impl Situation {
                 .iter()
                 .filter_map(|&p| self.session(p).and_then(Session::awaited_lock))
         };
-        if let Some(m) = self
-            .blocked_migrations()
-            .into_iter()
-            .find(|m| downstream.contains(m))
+        // The blocked migration holding up the most sessions, as blocked_migrations() would
+        // rank it, but found within this root's waiters: called once per root on every
+        // frame, ranking all migrations each time made a large pile-up's frame quadratic.
+        if let Some(m) = downstream
+            .iter()
+            .copied()
+            .filter(|&p| self.migrations.contains_key(&p) && self.graph.is_waiting(p))
+            .min_by_key(|&p| (std::cmp::Reverse(self.graph.waiting_total(p)), p))
         {
             let s = self.session(m);
             let on = s

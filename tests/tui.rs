@@ -554,6 +554,49 @@ fn incidents_out_of_view_are_named_in_one_line() {
     );
 }
 
+/// Dozens of separate incidents: the line counts them all but names only the first few,
+/// so a frame of a huge pile-up does not label every root.
+#[test]
+fn many_incidents_out_of_view_are_counted_and_the_first_named() {
+    let mut snap = common::fixture::three_incidents();
+    let template = snap.sessions[0].clone();
+    for i in 0..40 {
+        let (root, waiter) = (50_000 + 2 * i, 50_001 + 2 * i);
+        snap.sessions.push(pglocks::model::Session {
+            pid: root,
+            blocked_by: vec![],
+            ..template.clone()
+        });
+        snap.sessions.push(pglocks::model::Session {
+            pid: waiter,
+            blocked_by: vec![root],
+            wait_event_type: Some("Lock".into()),
+            ..template.clone()
+        });
+    }
+    let mut s = state();
+    update(&mut s, polled(snap), t0());
+    let rows = screen_rows(&render(&s, 400, 30));
+    let summary = rows
+        .iter()
+        .find(|r| r.contains("more incidents below"))
+        .unwrap_or_else(|| panic!("no summary line\n{}", rows.join("\n")));
+    let count: usize = summary
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(count > 12, "{summary}");
+    assert!(summary.trim_end().ends_with(", …"), "{summary}");
+    assert_eq!(
+        summary.matches(" waiting)").count()
+            + summary.matches(" queued)").count()
+            + summary.matches("(row lock chain)").count(),
+        12,
+        "{summary}"
+    );
+}
+
 fn group_key_at(s: &State) -> Option<pglocks::tree::GroupKey> {
     s.selected_group.clone()
 }

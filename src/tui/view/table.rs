@@ -451,7 +451,7 @@ pub(super) fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
     // Block title and column header take two rows.
     let mut height = usize::from(area.height).saturating_sub(2);
     let mut below = incidents_below(a, &lines, window(selected, height), height);
-    if !below.is_empty() {
+    if below.count > 0 {
         height = height.saturating_sub(1);
         below = incidents_below(a, &lines, window(selected, height), height);
     }
@@ -489,7 +489,7 @@ pub(super) fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
         .highlight_symbol("▶");
     let mut ts = TableState::default().with_selected(selected.map(|i| i - first));
-    let (table_area, summary) = if below.is_empty() {
+    let (table_area, summary) = if below.count == 0 {
         (area, None)
     } else {
         let [t, s] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
@@ -497,10 +497,15 @@ pub(super) fn draw_table(frame: &mut Frame<'_>, area: Rect, state: &State) {
     };
     frame.render_stateful_widget(table, table_area, &mut ts);
     if let Some(s) = summary {
+        let more = if below.count > below.labels.len() {
+            ", …"
+        } else {
+            ""
+        };
         let text = format!(
-            "{} below: {}",
-            crate::humanize::plural(below.len(), "more incident", "more incidents"),
-            below.join(", ")
+            "{} below: {}{more}",
+            crate::humanize::plural(below.count, "more incident", "more incidents"),
+            below.labels.join(", ")
         );
         frame.render_widget(
             Paragraph::new(TextLine::styled(
@@ -518,18 +523,30 @@ fn window(selected: Option<usize>, height: usize) -> usize {
     (selected.unwrap_or(0) + 1).saturating_sub(height.max(1))
 }
 
-/// One label per root whose row is below the window: the incidents the user cannot see.
-fn incidents_below(
-    a: &Analysis,
-    lines: &[PaneLine<'_>],
-    first: usize,
-    height: usize,
-) -> Vec<String> {
-    lines
+/// The incidents the user cannot see: roots whose row is below the window.
+struct Below {
+    count: usize,
+    /// Labels of the first few only: one line of the screen cannot show more, and a label
+    /// walks its root's waiters, which is the whole pile-up when summed over every root.
+    labels: Vec<String>,
+}
+
+const BELOW_LABELLED: usize = 12;
+
+fn incidents_below(a: &Analysis, lines: &[PaneLine<'_>], first: usize, height: usize) -> Below {
+    let mut below = Below {
+        count: 0,
+        labels: Vec::new(),
+    };
+    let roots = lines
         .iter()
-        .enumerate()
         .skip(first + height)
-        .filter(|(_, l)| l.in_tree && l.depth == 0 && a.graph.is_root(l.pid))
-        .map(|(_, l)| a.incident_label(l.pid))
-        .collect()
+        .filter(|l| l.in_tree && l.depth == 0 && a.graph.is_root(l.pid));
+    for l in roots {
+        below.count += 1;
+        if below.labels.len() < BELOW_LABELLED {
+            below.labels.push(a.incident_label(l.pid));
+        }
+    }
+    below
 }
