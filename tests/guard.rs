@@ -142,6 +142,16 @@ async fn setup(db: &TestDb) -> Client {
     c
 }
 
+/// The analytics blocker: a session ("analytics") inside a transaction that has read
+/// orders, so it holds AccessShareLock until it ends.
+async fn reading_orders(db: &TestDb) -> (Client, i32) {
+    let (c, pid) = session(db, "analytics").await;
+    c.batch_execute("BEGIN; SELECT count(*) FROM orders;")
+        .await
+        .unwrap();
+    (c, pid)
+}
+
 /// An analytics transaction that reads orders and keeps its AccessShareLock until the
 /// migration has waited `hold` for it, then commits; its result says whether anybody
 /// signalled it. The hold is counted from the migration's wait, not from the start: a
@@ -150,10 +160,7 @@ async fn analytics(
     db: &TestDb,
     hold: Duration,
 ) -> (i32, tokio::task::JoinHandle<Result<(), String>>) {
-    let (c, pid) = session(db, "analytics").await;
-    c.batch_execute("BEGIN; SELECT count(*) FROM orders;")
-        .await
-        .unwrap();
+    let (c, pid) = reading_orders(db).await;
     let (watch, _) = session(db, "test-watch").await;
     let task = tokio::spawn(async move {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -720,11 +727,7 @@ async fn sigterm_reaches_the_command_and_nothing_is_retried() {
     let db = TestDb::new().await;
     let _c = setup(&db).await;
     let env = pg_env(&db);
-    let (blocker, _) = session(&db, "analytics").await;
-    blocker
-        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
-        .await
-        .unwrap();
+    let (_blocker, _) = reading_orders(&db).await;
     let args = ["--max-lock-wait", "30s", "--interval", "200ms"];
     let (child, dir) = start_guard(
         &env,
@@ -782,11 +785,7 @@ async fn screen_shows(socket: &str, what: &str, within: Duration) -> String {
 async fn on_a_terminal_the_status_is_one_live_line_and_ctrl_c_is_not_retried() {
     let db = TestDb::new().await;
     let _c = setup(&db).await;
-    let (blocker, blocker_pid) = session(&db, "analytics").await;
-    blocker
-        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
-        .await
-        .unwrap();
+    let (blocker, blocker_pid) = reading_orders(&db).await;
     let dir = tempfile::tempdir().unwrap();
     let env: Vec<String> = pg_env(&db)
         .iter()
@@ -846,11 +845,7 @@ async fn on_a_terminal_the_status_is_one_live_line_and_ctrl_c_is_not_retried() {
 async fn with_tui_the_view_pins_the_command_and_the_breaker_still_decides() {
     let db = TestDb::new().await;
     let c = setup(&db).await;
-    let (blocker, blocker_pid) = session(&db, "analytics").await;
-    blocker
-        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
-        .await
-        .unwrap();
+    let (blocker, blocker_pid) = reading_orders(&db).await;
     let dir = tempfile::tempdir().unwrap();
     let command = tui_command(
         &db,
@@ -1002,11 +997,7 @@ async fn waiting_alter(db: &TestDb) -> i32 {
 async fn with_tui_ctrl_c_and_sigterm_reach_the_command_and_are_not_retried() {
     let db = TestDb::new().await;
     let _c = setup(&db).await;
-    let (blocker, _) = session(&db, "analytics").await;
-    blocker
-        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
-        .await
-        .unwrap();
+    let (blocker, _) = reading_orders(&db).await;
     let dir = tempfile::tempdir().unwrap();
     let (t, _) = open_guarded_view(&db, dir.path()).await;
     // The details of the command's backend say how the guard found it.
@@ -1087,11 +1078,7 @@ async fn with_tui_ctrl_c_and_sigterm_reach_the_command_and_are_not_retried() {
 async fn with_tui_q_leaves_the_view_and_the_guard_goes_on() {
     let db = TestDb::new().await;
     let c = setup(&db).await;
-    let (blocker, _) = session(&db, "analytics").await;
-    blocker
-        .batch_execute("BEGIN; SELECT count(*) FROM orders;")
-        .await
-        .unwrap();
+    let (blocker, _) = reading_orders(&db).await;
     let dir = tempfile::tempdir().unwrap();
     let (t, migration) = open_guarded_view(&db, dir.path()).await;
     t.keys("q");
