@@ -67,6 +67,7 @@ fn main() -> ExitCode {
     match &mut cli.command {
         Some(Command::Demo(args)) => args.tui.keys = keys,
         Some(Command::Replay(args)) => args.keys = keys,
+        Some(Command::Guard(args)) => args.keys = keys,
         _ => cli.tui.keys = keys,
     }
     // One thread is enough here: the live view's poller runs on a thread of its own

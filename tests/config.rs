@@ -191,19 +191,6 @@ fn the_environment_names_the_file_and_a_bad_variable_is_one_line() {
     );
 }
 
-/// Whether tmux's copy of the screen sets a foreground colour anywhere (SGR 30-37, 38;...,
-/// 90-97).
-fn has_colour(escaped: &str) -> bool {
-    escaped.split("\x1b[").skip(1).any(|seq| {
-        let Some(params) = seq.split('m').next() else {
-            return false;
-        };
-        params
-            .split(';')
-            .any(|p| matches!(p.parse::<u32>(), Ok(30..=38 | 90..=97)))
-    })
-}
-
 /// `pglocks replay` in tmux with `file` as its config; the screen once the replay is up.
 async fn replay_in_tmux(file: &Path) -> (common::tmux::Tmux, String) {
     let recording = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/recording-v1.jsonl");
@@ -237,8 +224,7 @@ async fn replay_takes_the_files_theme_and_keys() {
         screen.contains("x quit"),
         "the footer names the bound key:\n{screen}"
     );
-    let escaped = tmux.tmux(&["capture-pane", "-p", "-e", "-t", "e2e"]);
-    assert!(has_colour(&escaped), "dark has colours:\n{escaped:?}");
+    assert!(tmux.has_colour(), "dark has colours:\n{}", tmux.screen());
     // q is no longer quit; x is.
     tmux.keys("q");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -255,6 +241,9 @@ async fn replay_takes_the_files_theme_and_keys() {
     std::fs::write(&file, "[defaults]\ntheme = \"mono\"\n").unwrap();
     let (tmux, screen) = replay_in_tmux(&file).await;
     assert!(screen.contains("q quit"), "{screen}");
-    let escaped = tmux.tmux(&["capture-pane", "-p", "-e", "-t", "e2e"]);
-    assert!(!has_colour(&escaped), "mono has no colours:\n{escaped:?}");
+    assert!(
+        !tmux.has_colour(),
+        "mono has no colours:\n{}",
+        tmux.screen()
+    );
 }

@@ -873,6 +873,7 @@ async fn with_tui_the_view_pins_the_command_and_the_breaker_still_decides() {
         screen.contains(&blocker_pid.to_string()),
         "the blocker is in the tree: {screen}"
     );
+    assert!(t.has_colour(), "the default theme has colours:\n{screen}");
     // The breaker's line, inside the view: nothing scribbled over it.
     let screen = t
         .wait_for(
@@ -927,11 +928,11 @@ async fn with_tui_the_view_pins_the_command_and_the_breaker_still_decides() {
 
 /// `guard --tui` in tmux on an ALTER that waits (30 s before the breaker would act), once
 /// the view shows the command's backend: the screen and the migration's pid.
-async fn open_guarded_view(db: &TestDb, dir: &Path) -> (common::tmux::Tmux, i32) {
+async fn open_guarded_view(db: &TestDb, dir: &Path, extra: &str) -> (common::tmux::Tmux, i32) {
     let command = tui_command(
         db,
         dir,
-        "--max-lock-wait 30s",
+        &format!("--max-lock-wait 30s {extra}"),
         "ALTER TABLE orders ADD COLUMN tui int",
     );
     let t = common::tmux::Tmux::start(&command, 160, 40);
@@ -963,7 +964,7 @@ fn tui_guarding(db: &TestDb, dir: &Path, args: &str, command: &str) -> String {
         .map(|(k, v)| format!("{k}='{v}'"))
         .collect();
     format!(
-        "cd {} && env -u PGAPPNAME {} {} guard --tui --record guard.jsonl --interval 200ms --backoff 200ms..400ms {args} -- {command}; echo GUARD-EXIT=$?; sleep 60",
+        "cd {} && env -u PGAPPNAME -u NO_COLOR -u PGLOCKS_THEME -u PGLOCKS_CONFIG {} {} guard --tui --record guard.jsonl --interval 200ms --backoff 200ms..400ms {args} -- {command}; echo GUARD-EXIT=$?; sleep 60",
         dir.display(),
         env.join(" "),
         env!("CARGO_BIN_EXE_pglocks"),
@@ -999,7 +1000,7 @@ async fn with_tui_ctrl_c_and_sigterm_reach_the_command_and_are_not_retried() {
     let _c = setup(&db).await;
     let (blocker, _) = reading_orders(&db).await;
     let dir = tempfile::tempdir().unwrap();
-    let (t, _) = open_guarded_view(&db, dir.path()).await;
+    let (t, _) = open_guarded_view(&db, dir.path(), "").await;
     // The details of the command's backend say how the guard found it.
     t.keys("j");
     t.keys("Enter");
@@ -1038,7 +1039,7 @@ async fn with_tui_ctrl_c_and_sigterm_reach_the_command_and_are_not_retried() {
     // SIGTERM to the guard: forwarded too, and the view stays until the command has
     // exited. Same server, same blocker.
     let dir = tempfile::tempdir().unwrap();
-    let (t, migration) = open_guarded_view(&db, dir.path()).await;
+    let (t, migration) = open_guarded_view(&db, dir.path(), "").await;
     // The guard's pid, from the PGAPPNAME it gave psql.
     let (watch, _) = session(&db, "test-watch").await;
     let app: String = watch
@@ -1080,7 +1081,9 @@ async fn with_tui_q_leaves_the_view_and_the_guard_goes_on() {
     let c = setup(&db).await;
     let (blocker, _) = reading_orders(&db).await;
     let dir = tempfile::tempdir().unwrap();
-    let (t, migration) = open_guarded_view(&db, dir.path()).await;
+    let (t, migration) = open_guarded_view(&db, dir.path(), "--theme mono").await;
+    // The view takes the user's theme, as the live view does: mono has no colour at all.
+    assert!(!t.has_colour(), "mono has no colours:\n{}", t.screen());
     t.keys("q");
     t.wait_for(
         "the plain terminal",

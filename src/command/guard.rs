@@ -60,6 +60,12 @@ pub struct Args {
     /// goes on)
     #[arg(long)]
     pub tui: bool,
+    /// The --tui view's colours, as the live view's (NO_COLOR also selects mono) [env: PGLOCKS_THEME]
+    #[arg(long, value_enum, default_value_t = crate::tui::theme::Theme::Dark)]
+    pub theme: crate::tui::theme::Theme,
+    /// The config file's key bindings (set by main after parsing; no flag).
+    #[arg(skip)]
+    pub keys: crate::tui::keys::Keymap,
     #[command(flatten)]
     pub redact: Redact,
     /// The recording to write [default: pglocks-guard-TIME-PID.jsonl in --evidence-dir]; the
@@ -149,6 +155,8 @@ struct Setup {
     interval: Duration,
     redact: Redact,
     evidence_dir: PathBuf,
+    theme: crate::tui::theme::Theme,
+    keys: crate::tui::keys::Keymap,
 }
 
 fn setup(args: &Args) -> Result<Setup> {
@@ -179,6 +187,8 @@ fn setup(args: &Args) -> Result<Setup> {
         interval: args.interval,
         redact: args.redact,
         evidence_dir: args.evidence_dir.clone(),
+        theme: args.theme,
+        keys: args.keys.clone(),
     })
 }
 
@@ -250,9 +260,13 @@ async fn with_view(setup: Setup) -> Result<u8> {
     let params = setup.params.clone();
     let interval = setup.interval;
     let redact = setup.redact.enabled;
-    let record = setup.paths.record.display().to_string();
     let output = setup.paths.output.clone();
-    let evidence_dir = setup.evidence_dir.clone();
+    let look = crate::tui::app::GuardedView {
+        recording: setup.paths.record.display().to_string(),
+        snapshot_dir: setup.evidence_dir.clone(),
+        theme: setup.theme,
+        keys: setup.keys.clone(),
+    };
     let command = setup
         .plan
         .command
@@ -300,8 +314,7 @@ async fn with_view(setup: Setup) -> Result<u8> {
     }
     // A panic in the view must not end the process under a running migration: the hook
     // restores the terminal, and the guard goes on in plain mode.
-    let view =
-        crate::tui::app::run_guarded(params, interval, redact, record, evidence_dir, &mut link);
+    let view = crate::tui::app::run_guarded(params, interval, redact, look, &mut link);
     let shown = std::panic::AssertUnwindSafe(view)
         .catch_unwind()
         .await

@@ -64,6 +64,15 @@ pub async fn run(params: ConnParams, analysis: &AnalysisArgs, tui: &TuiArgs) -> 
     .await
 }
 
+/// What the guarded view shows besides the server: the guard's recording, where `s`
+/// writes, and the user's colours and keys.
+pub struct GuardedView {
+    pub recording: String,
+    pub snapshot_dir: PathBuf,
+    pub theme: super::theme::Theme,
+    pub keys: super::keys::Keymap,
+}
+
 /// `pglocks guard --tui`: the live view on the guard's server, with the command's backends
 /// pinned as the migration and the guard's rows below. Returns when the guard has ended
 /// (its result is then in `link.result`) or when the user left the view (it is None).
@@ -71,18 +80,18 @@ pub async fn run_guarded(
     params: ConnParams,
     interval: Duration,
     redact: bool,
-    recording: String,
-    snapshot_dir: PathBuf,
+    view: GuardedView,
     link: &mut super::guarded::Link,
 ) -> Result<()> {
     let mut state = State::new(
         params.describe(),
         false,
-        snapshot_dir,
+        view.snapshot_dir,
         crate::analysis::Options::default().long_xact_s,
     );
-    state.theme = super::theme::Theme::default().with_env();
-    state.recording = Some(recording);
+    state.theme = view.theme.with_env();
+    state.keys = view.keys;
+    state.recording = Some(view.recording);
     let (polls, commands) = poller::spawn(PollerConfig {
         params,
         interval,

@@ -31,6 +31,20 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Whether the screen shows any foreground colour (SGR 30-38 or 90-97): mono and
+    /// NO_COLOR must show none.
+    pub fn has_colour(&self) -> bool {
+        let escaped = self.tmux(&["capture-pane", "-p", "-e", "-t", "e2e"]);
+        escaped.split("\x1b[").skip(1).any(|seq| {
+            let Some(params) = seq.split('m').next() else {
+                return false;
+            };
+            params
+                .split(';')
+                .any(|p| matches!(p.parse::<u32>(), Ok(30..=38 | 90..=97)))
+        })
+    }
+
     pub fn keys(&self, keys: &str) {
         let status = Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", "-t", "e2e", keys])
