@@ -755,32 +755,6 @@ async fn sigterm_reaches_the_command_and_nothing_is_retried() {
     assert!(g.decisions("cancel").is_empty());
 }
 
-/// tmux's screen, for the terminal path of the live status and of Ctrl-C.
-fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new("tmux")
-        .args(["-L", socket])
-        .args(args)
-        .env_remove("TMUX")
-        .output()
-        .expect("tmux is needed for this test (apt-get install tmux)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-async fn screen_shows(socket: &str, what: &str, within: Duration) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        let screen = tmux(socket, &["capture-pane", "-p", "-t", "g"]);
-        if screen.contains(what) {
-            return screen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {what:?} on the screen:\n{screen}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn on_a_terminal_the_status_is_one_live_line_and_ctrl_c_is_not_retried() {
     let db = TestDb::new().await;
@@ -797,37 +771,28 @@ async fn on_a_terminal_the_status_is_one_live_line_and_ctrl_c_is_not_retried() {
         env.join(" "),
         env!("CARGO_BIN_EXE_pglocks"),
     );
-    let socket = format!("pglocks-guard-{}", std::process::id());
-    tmux(
-        &socket,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            "g",
-            "-x",
-            "200",
-            "-y",
-            "20",
-            &command,
-        ],
-    );
-    struct Kill(String);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            tmux(&self.0, &["kill-server"]);
-        }
-    }
-    let _kill = Kill(socket.clone());
+    let t = common::tmux::Tmux::start(&command, 200, 20);
     let status = format!("behind pid {blocker_pid} (analytics, idle in transaction");
-    let screen = screen_shows(&socket, &status, Duration::from_secs(20)).await;
+    let screen = t
+        .wait_for(
+            "the live status",
+            |s| s.contains(&status),
+            Duration::from_secs(20),
+        )
+        .await;
     // Rewritten in place: one status line, however many polls went by.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let screen2 = tmux(&socket, &["capture-pane", "-p", "-t", "g"]);
+    let screen2 = t.screen();
     assert_eq!(screen2.matches("waits").count(), 1, "{screen2}");
     assert_ne!(screen, screen2, "the wait's age moves on");
-    tmux(&socket, &["send-keys", "-t", "g", "C-c"]);
-    let screen = screen_shows(&socket, "GUARD-EXIT=", Duration::from_secs(20)).await;
+    t.keys("C-c");
+    let screen = t
+        .wait_for(
+            "the guard's exit",
+            |s| s.contains("GUARD-EXIT="),
+            Duration::from_secs(20),
+        )
+        .await;
     assert!(screen.contains("was interrupted"), "{screen}");
     assert!(!screen.contains("attempt 2"), "{screen}");
     assert!(
