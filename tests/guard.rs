@@ -965,9 +965,23 @@ async fn with_tui_ctrl_c_and_sigterm_reach_the_command_and_are_not_retried() {
     let _c = setup(&db).await;
     let (blocker, _) = reading_orders(&db).await;
     let dir = tempfile::tempdir().unwrap();
-    let (t, _) = open_guarded_view(&db, dir.path(), "").await;
-    // The details of the command's backend say how the guard found it.
+    let (t, migration) = open_guarded_view(&db, dir.path(), "").await;
+    // The details of the command's backend say how the guard found it. The guard's rows
+    // can name it before the view's own poll has it in the tree: move only once it is there.
+    let row = format!("{migration} MIGRATION");
+    t.wait_for(
+        "the migration's row in the tree",
+        |s| s.contains(&row),
+        Duration::from_secs(10),
+    )
+    .await;
     t.keys("j");
+    t.wait_for(
+        "the cursor on the migration",
+        |s| s.lines().any(|l| l.contains(&row) && l.contains('▶')),
+        Duration::from_secs(10),
+    )
+    .await;
     t.keys("Enter");
     t.wait_for(
         "the migration's details",
