@@ -187,3 +187,18 @@ async fn wait_start_comes_from_pg_locks_where_it_exists() {
         assert_eq!(m.wait_start(), m.query_start);
     }
 }
+
+/// queries/replication.sql reads the walsender function and each walsender's activity row
+/// directly (not the pg_stat_replication view). The poll treats a failed replication read as
+/// unknown, so only this check shows that the statement runs on every major.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replication_read_runs_here() {
+    let db = TestDb::new().await;
+    let conn = db.monitor().await;
+    let snap = conn.poll(None).await.unwrap();
+    let r = snap
+        .replication
+        .expect("replication.sql ran: a primary with no standby reads one row");
+    assert!(!r.in_recovery);
+    assert!(r.downstream.is_empty(), "{:?}", r.downstream);
+}
