@@ -81,6 +81,8 @@ struct Window {
     lwlock_share: f64,
     /// (waiting, seen): pgbench backends over every sample of the window.
     waits: (i64, i64),
+    /// The monitor's statements' server time (exec + plan) per second of the window.
+    server_ms_per_s: f64,
 }
 
 /// Backends seen and those of them waiting on a lock-manager LWLock, over a window.
@@ -137,12 +139,13 @@ pub async fn run(
             };
             let w = window(dsn, &watchers, opts, &script_arg, monitor, rep, &prefix).await?;
             println!(
-                "  rep {} {:<40} {:>8.0} tps  p99 {:>7.2} ms  {:>7.1} calls/s  LWLock waits {:>6.3}% ({} of {} sampled)  pollbench CPU {:>6.1} ms/s  load {:.2}",
+                "  rep {} {:<40} {:>8.0} tps  p99 {:>7.2} ms  {:>7.1} calls/s  server {:>6.1} ms/s  LWLock waits {:>6.3}% ({} of {} sampled)  pollbench CPU {:>6.1} ms/s  load {:.2}",
                 rep + 1,
                 monitor.label(),
                 w.sample.tps,
                 w.sample.p99_ms,
                 w.calls_per_s,
+                w.server_ms_per_s,
                 w.lwlock_share * 100.0,
                 w.waits.0,
                 w.waits.1,
@@ -268,6 +271,7 @@ async fn window(
 ) -> Result<Window> {
     let calls = Cell::new(0u64);
     let waits = Waits::default();
+    watchers.bench.reset().await?;
     let cpu0 = measure::self_cpu().context("reading /proc/self")?;
     let t = Instant::now();
     let extra = [script_arg];
@@ -285,6 +289,21 @@ async fn window(
     };
     let seconds = t.elapsed().as_secs_f64();
     let cpu1 = measure::self_cpu().context("reading /proc/self")?;
+    // Everything but pgbench's statements and the sampler's is the monitor's.
+    let server_ms: f64 = watchers
+        .bench
+        .statements()
+        .await?
+        .iter()
+        .filter(|r| {
+            let q = r.query.trim_start();
+            !["BEGIN", "COMMIT", "LOCK TABLE"]
+                .iter()
+                .any(|p| q.starts_with(p))
+                && !q.contains("wait_event IN")
+        })
+        .map(|r| r.exec_ms + r.plan_ms)
+        .sum();
     if waits.seen.get() == 0 {
         bail!("the sampler never saw pgbench's backends");
     }
@@ -300,6 +319,7 @@ async fn window(
         calls_per_s: calls.get() as f64 / seconds,
         lwlock_share: waits.waiting.get() as f64 / waits.seen.get() as f64,
         waits: (waits.waiting.get(), waits.seen.get()),
+        server_ms_per_s: server_ms / seconds,
     })
 }
 
@@ -348,9 +368,9 @@ fn report(windows: &[Window], holds: &Holds, waiters: usize) {
     let of = |m: Monitor| windows.iter().filter(move |w| w.sample.monitor == m);
     println!();
     println!(
-        "| monitor | windows | calls per s | TPS / no monitor, median (range) | p99 / no monitor, median (range) | TPS | p99 | pgbench backends in lock-manager LWLock waits, median (range) | pollbench CPU per s | load avg 1 min |"
+        "| monitor | windows | calls per s | monitor's server time per s | TPS / no monitor, median (range) | p99 / no monitor, median (range) | TPS | p99 | pgbench backends in lock-manager LWLock waits, median (range) | pollbench CPU per s | load avg 1 min |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for m in [
         Monitor::None,
         Monitor::Poll1s,
@@ -363,10 +383,11 @@ fn report(windows: &[Window], holds: &Holds, waiters: usize) {
         let load = col(|w| w.sample.load1);
         let lw = col(|w| w.lwlock_share * 100.0);
         println!(
-            "| {} | {} | {:.1} | {} | {} | {:.0} | {:.2} ms | {:.3}% ({:.3}-{:.3}%) | {:.1} ms | {:.2}-{:.2} |",
+            "| {} | {} | {:.1} | {:.1} ms | {} | {} | {:.0} | {:.2} ms | {:.3}% ({:.3}-{:.3}%) | {:.1} ms | {:.2}-{:.2} |",
             m.label(),
             tps.len(),
             median(&col(|w| w.calls_per_s)),
+            median(&col(|w| w.server_ms_per_s)),
             spread(&tps),
             spread(&p99),
             median(&col(|w| w.sample.tps)),
@@ -403,12 +424,13 @@ fn report(windows: &[Window], holds: &Holds, waiters: usize) {
             .collect();
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
     };
-    let per_poll = |f: fn(&Window) -> f64| -> Vec<f64> {
-        of(Monitor::PollStress)
-            .filter(|w| w.calls_per_s > 0.0)
-            .filter_map(|w| Some((base(w.sample.rep, f)? - f(w)) / w.calls_per_s))
+    let per = |m: Monitor, f: fn(&Window) -> f64, unit: fn(&Window) -> f64| -> Vec<f64> {
+        of(m)
+            .filter(|w| unit(w) > 0.0)
+            .filter_map(|w| Some((base(w.sample.rep, f)? - f(w)) / unit(w)))
             .collect()
     };
+    let per_poll = |f: fn(&Window) -> f64| per(Monitor::PollStress, f, |w| w.calls_per_s);
     let none_tps = median(&of(Monitor::None).map(|w| w.sample.tps).collect::<Vec<_>>());
     let lost = per_poll(|w| w.sample.tps);
     // Negated: more waiting is a cost.
@@ -434,4 +456,26 @@ fn report(windows: &[Window], holds: &Holds, waiters: usize) {
         l * 5.0 / none_tps * 100.0,
         wt * 5.0
     );
+    // The same losses per ms of server time a second, the poll against the control: if the
+    // poll's partition-lock holds cost beyond its CPU, its figures are the larger.
+    for m in [Monitor::PollStress, Monitor::ActivityStress] {
+        let tps = per(m, |w| w.sample.tps, |w| w.server_ms_per_s);
+        let lw: Vec<f64> = per(m, |w| w.lwlock_share * 100.0, |w| w.server_ms_per_s)
+            .iter()
+            .map(|x| -x)
+            .collect();
+        if tps.is_empty() {
+            continue;
+        }
+        println!(
+            "{}: per ms of server time a second, {:.2} transactions a second lost (range {:.2}-{:.2}), +{:.4} points of LWLock waits (range {:.4}-{:.4})",
+            m.label(),
+            median(&tps),
+            quantile(&tps, 0.0),
+            quantile(&tps, 1.0),
+            median(&lw),
+            quantile(&lw, 0.0),
+            quantile(&lw, 1.0)
+        );
+    }
 }
