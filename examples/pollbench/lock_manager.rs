@@ -290,7 +290,7 @@ async fn window(
     let seconds = t.elapsed().as_secs_f64();
     let cpu1 = measure::self_cpu().context("reading /proc/self")?;
     // Everything but pgbench's statements and the sampler's is the monitor's.
-    let server_ms: f64 = watchers
+    let server_ms = watchers
         .bench
         .statements()
         .await?
@@ -302,8 +302,8 @@ async fn window(
                 .any(|p| q.starts_with(p))
                 && !q.contains("wait_event IN")
         })
-        .map(|r| r.exec_ms + r.plan_ms)
-        .sum();
+        // A fold from +0: an empty f64 sum is -0, printed as "-0.0".
+        .fold(0.0, |sum, r| sum + r.exec_ms + r.plan_ms);
     if waits.seen.get() == 0 {
         bail!("the sampler never saw pgbench's backends");
     }
