@@ -251,6 +251,9 @@ async fn main() -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
+    if let Some(p) = args.pglocks.as_ref().filter(|p| !p.is_file()) {
+        bail!("--pglocks {}: no such file", p.display());
+    }
     if args.quick && pglocks_bin(&args).is_none() {
         bail!(
             "the pglocks binary is not next to this example: cargo build (or pass --pglocks PATH)"
