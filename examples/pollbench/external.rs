@@ -24,13 +24,16 @@ pub struct Tmux {
     prefix: String,
 }
 
+pub fn tmux_installed() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 impl Tmux {
     pub fn new() -> Result<Tmux> {
-        let ok = Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
+        if !tmux_installed() {
             bail!("tmux is not installed");
         }
         Ok(Tmux {

@@ -16,6 +16,8 @@ use crate::measure::{median, proc_cpu, quantile};
 
 pub struct Options {
     pub window: Duration,
+    /// A monitor runs this long before its window starts.
+    pub warmup: Duration,
     pub reps: usize,
     pub clients: usize,
     pub pglocks: PathBuf,
@@ -69,20 +71,57 @@ impl Workload {
     }
 }
 
-struct Sample {
-    monitor: Monitor,
-    rep: usize,
-    tps: f64,
-    p99_ms: f64,
+/// One pgbench window under one monitor (or none).
+#[derive(Clone)]
+pub struct Sample<M> {
+    pub monitor: M,
+    pub rep: usize,
+    pub tps: f64,
+    pub p99_ms: f64,
     /// The monitor's own CPU over the window, per second.
-    monitor_cpu_ms_per_s: Option<f64>,
-    load1: f64,
+    pub monitor_cpu_ms_per_s: Option<f64>,
+    pub load1: f64,
+}
+
+impl<M: Copy + PartialEq> Sample<M> {
+    /// The windows of `monitor`, each against the mean of its own repetition's `baseline`
+    /// windows: (TPS ratios, p99 ratios).
+    pub fn ratios(samples: &[Sample<M>], monitor: M, baseline: M) -> (Vec<f64>, Vec<f64>) {
+        let mean = |rep: usize, f: fn(&Sample<M>) -> f64| {
+            let v: Vec<f64> = samples
+                .iter()
+                .filter(|s| s.rep == rep && s.monitor == baseline)
+                .map(f)
+                .collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        };
+        samples
+            .iter()
+            .filter(|s| s.monitor == monitor)
+            .map(|s| {
+                (
+                    s.tps / mean(s.rep, |b| b.tps),
+                    s.p99_ms / mean(s.rep, |b| b.p99_ms),
+                )
+            })
+            .unzip()
+    }
+}
+
+/// "median (min-max)".
+pub fn spread(v: &[f64]) -> String {
+    format!(
+        "{:.3} ({:.3}-{:.3})",
+        median(v),
+        quantile(v, 0.0),
+        quantile(v, 1.0)
+    )
 }
 
 /// The pgbench tables next to the pile-up's (scale 10: a million accounts, a few seconds).
-pub fn init(dsn: &str) -> Result<()> {
-    let out = Command::new("pgbench")
-        .args(["-i", "-q", "-s", "10", dsn])
+pub fn init(dsn: &str, scale: u32) -> Result<()> {
+    let out = Command::new(pgbench_program())
+        .args(["-i", "-q", "-s", &scale.to_string(), dsn])
         .output()
         .context("running pgbench -i (is pgbench installed?)")?;
     if !out.status.success() {
@@ -103,7 +142,7 @@ pub async fn run(dsn: &str, opts: &Options) -> Result<()> {
         .collect();
     if opts.pg_activity.is_none() {
         println!(
-            "! pg_activity is not installed (pip install pg_activity): its windows are left out"
+            "! no pg_activity (pip install pg_activity, or pass --pg-activity PATH): its windows are left out"
         );
     }
     println!(
@@ -113,7 +152,7 @@ pub async fn run(dsn: &str, opts: &Options) -> Result<()> {
         opts.window.as_secs(),
         opts.clients
     );
-    let mut results: Vec<(Workload, Vec<Sample>)> = vec![
+    let mut results: Vec<(Workload, Vec<Sample<Monitor>>)> = vec![
         (Workload::SelectOnly, Vec::new()),
         (Workload::TpcbLike, Vec::new()),
     ];
@@ -168,33 +207,9 @@ pub async fn run(dsn: &str, opts: &Options) -> Result<()> {
     Ok(())
 }
 
-fn print_row(workload: Workload, monitor: Monitor, samples: &[Sample]) {
-    // Each window against the mean of its own repetition's no-monitor windows.
-    let baseline = |rep: usize, f: fn(&Sample) -> f64| {
-        let v: Vec<f64> = samples
-            .iter()
-            .filter(|s| s.rep == rep && s.monitor == Monitor::None)
-            .map(f)
-            .collect();
-        v.iter().sum::<f64>() / v.len().max(1) as f64
-    };
-    let mine: Vec<&Sample> = samples.iter().filter(|s| s.monitor == monitor).collect();
-    let tps: Vec<f64> = mine
-        .iter()
-        .map(|s| s.tps / baseline(s.rep, |b| b.tps))
-        .collect();
-    let p99: Vec<f64> = mine
-        .iter()
-        .map(|s| s.p99_ms / baseline(s.rep, |b| b.p99_ms))
-        .collect();
-    let range = |v: &[f64]| {
-        format!(
-            "{:.3} ({:.3}-{:.3})",
-            median(v),
-            quantile(v, 0.0),
-            quantile(v, 1.0)
-        )
-    };
+fn print_row(workload: Workload, monitor: Monitor, samples: &[Sample<Monitor>]) {
+    let (tps, p99) = Sample::ratios(samples, monitor, Monitor::None);
+    let mine: Vec<&Sample<Monitor>> = samples.iter().filter(|s| s.monitor == monitor).collect();
     let abs_tps: Vec<f64> = mine.iter().map(|s| s.tps).collect();
     let abs_p99: Vec<f64> = mine.iter().map(|s| s.p99_ms).collect();
     let cpu: Vec<f64> = mine.iter().filter_map(|s| s.monitor_cpu_ms_per_s).collect();
@@ -204,8 +219,8 @@ fn print_row(workload: Workload, monitor: Monitor, samples: &[Sample]) {
         workload.label(),
         monitor.label(),
         mine.len(),
-        range(&tps),
-        range(&p99),
+        spread(&tps),
+        spread(&p99),
         median(&abs_tps),
         median(&abs_p99),
         if cpu.is_empty() {
@@ -254,7 +269,7 @@ async fn window(
     monitor: Monitor,
     rep: usize,
     log_prefix: &Path,
-) -> Result<Sample> {
+) -> Result<Sample<Monitor>> {
     // A tmux server of its own per window: one shutting down cannot race the next's start.
     let name = format!(
         "interference-{}",
@@ -266,7 +281,7 @@ async fn window(
         Some(argv) => {
             let pid = tmux.start(&name, &argv)?;
             // Connected, first frames drawn (pg_activity's Python takes the longest).
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            tokio::time::sleep(opts.warmup).await;
             Some(pid)
         }
         None => None,
@@ -309,14 +324,30 @@ async fn pgbench(
     workload: Workload,
     log_prefix: &Path,
 ) -> Result<(f64, f64)> {
-    let mut cmd = tokio::process::Command::new("pgbench");
+    let extra: &[&str] = match workload {
+        Workload::SelectOnly => &["--select-only"],
+        Workload::TpcbLike => &[],
+    };
+    run_pgbench(dsn, opts.clients, opts.window, extra, log_prefix).await
+}
+
+/// Runs `pgbench -n -j 2 -l` for `window` with `clients` and the `extra` arguments;
+/// returns its TPS (summary) and p99 latency in ms (per-transaction log).
+pub async fn run_pgbench(
+    dsn: &str,
+    clients: usize,
+    window: Duration,
+    extra: &[&str],
+    log_prefix: &Path,
+) -> Result<(f64, f64)> {
+    let mut cmd = tokio::process::Command::new(pgbench_program());
     cmd.args(["-n", "-j", "2", "-l"])
         .arg(format!("--log-prefix={}", log_prefix.display()))
-        .arg(format!("--client={}", opts.clients))
-        .arg(format!("--time={}", opts.window.as_secs()));
-    if let Workload::SelectOnly = workload {
-        cmd.arg("--select-only");
-    }
+        .arg(format!("--client={clients}"))
+        .arg(format!("--time={}", window.as_secs()))
+        .args(extra)
+        // A window given up (a failed monitor, Ctrl-C) must not leave pgbench running.
+        .kill_on_drop(true);
     let out = cmd.arg(dsn).output().await.context("running pgbench")?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
@@ -340,6 +371,16 @@ async fn pgbench(
         );
     }
     Ok((tps, quantile(&latencies, 0.99)))
+}
+
+/// The pgbench next to the server binaries the cluster runs (Debian keeps it there, with
+/// only a wrapper on PATH that needs the client package), else the one on PATH.
+fn pgbench_program() -> PathBuf {
+    pglocks::cluster::find_bindir()
+        .ok()
+        .map(|dir| dir.join("pgbench"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("pgbench"))
 }
 
 /// Per-transaction latencies in ms from every thread's log (`PREFIX.PID[.THREAD]`), which
@@ -374,7 +415,7 @@ fn read_latencies(prefix: &Path) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-fn load_average() -> Result<f64> {
+pub fn load_average() -> Result<f64> {
     let text = std::fs::read_to_string("/proc/loadavg").context("reading /proc/loadavg")?;
     text.split_whitespace()
         .next()

@@ -11,8 +11,12 @@
 //! max_connections = 1500. With CONN (a key=value connection string, no TLS) the server must
 //! have pg_stat_statements in shared_preload_libraries for server times, and the benchmark
 //! creates (and drops first) tables named pollbench_* in that database.
+//!
+//! `--interference SECONDS` and `--lock-manager SECONDS` measure what watching costs the
+//! workload (pgbench) instead; `--quick` runs a small version of every part, as CI does.
 mod external;
 mod interference;
+mod lock_manager;
 mod measure;
 mod pileup;
 mod rounds;
@@ -36,7 +40,7 @@ use ratatui::backend::TestBackend;
 use measure::{Bench, Kind, median, ms, quantile};
 use rounds::Samples;
 
-const USAGE: &str = "usage: pollbench [CONN] [--rounds N] [--paced-rounds N] [--cpu-polls N] [--sessions N] [--waiters N] [--window SECONDS] [--pglocks PATH] [--pg-activity PATH] [--no-tmux] [--hold SECONDS] [--many-locks N] [--interference SECONDS [--interference-reps N] [--pgbench-clients N]]";
+const USAGE: &str = "usage: pollbench [CONN] [--rounds N] [--paced-rounds N] [--cpu-polls N] [--sessions N] [--waiters N] [--window SECONDS] [--pglocks PATH] [--pg-activity PATH] [--no-tmux] [--hold SECONDS] [--many-locks N] [--interference SECONDS [--interference-reps N]] [--lock-manager SECONDS [--lock-manager-reps N]] [--pgbench-clients N] [--quick]";
 
 struct Args {
     conn: Option<String>,
@@ -57,27 +61,73 @@ struct Args {
     /// Workload interference instead of the rest: pgbench windows of this length.
     interference: Option<Duration>,
     interference_reps: usize,
+    /// What the lock-manager reads cost other backends instead of the rest: windows of this
+    /// length.
+    lock_manager: Option<Duration>,
+    lock_manager_reps: usize,
     pgbench_clients: usize,
+    /// `pgbench -i -s` for the interference windows.
+    pgbench_scale: u32,
+    /// A monitor in tmux runs this long before its interference window.
+    warmup: Duration,
+    /// Every part, small and short, and the workload modes after the rest: for CI.
+    quick: bool,
+}
+
+impl Args {
+    fn full() -> Args {
+        Args {
+            conn: None,
+            rounds: 30,
+            paced_rounds: 30,
+            cpu_polls: 100,
+            sessions: 1213,
+            waiters: 304,
+            window: Duration::from_secs(30),
+            pglocks: None,
+            pg_activity: None,
+            tmux: true,
+            hold: Duration::ZERO,
+            many_locks: 0,
+            interference: None,
+            interference_reps: 3,
+            lock_manager: None,
+            lock_manager_reps: 3,
+            pgbench_clients: 8,
+            pgbench_scale: 10,
+            warmup: Duration::from_secs(3),
+            quick: false,
+        }
+    }
+
+    /// About a minute on 2 cores; the figures only show that every part runs.
+    fn quick() -> Args {
+        Args {
+            rounds: 5,
+            paced_rounds: 0,
+            cpu_polls: 10,
+            sessions: 300,
+            waiters: 100,
+            window: Duration::from_secs(3),
+            many_locks: 5000,
+            interference: Some(Duration::from_secs(2)),
+            interference_reps: 1,
+            lock_manager: Some(Duration::from_secs(2)),
+            lock_manager_reps: 1,
+            pgbench_clients: 4,
+            pgbench_scale: 1,
+            warmup: Duration::from_secs(1),
+            quick: true,
+            ..Args::full()
+        }
+    }
 }
 
 fn parse_args() -> Result<Args> {
-    let mut a = Args {
-        conn: None,
-        rounds: 30,
-        paced_rounds: 30,
-        cpu_polls: 100,
-        sessions: 1213,
-        waiters: 304,
-        window: Duration::from_secs(30),
-        pglocks: None,
-        pg_activity: None,
-        tmux: true,
-        hold: Duration::ZERO,
-        many_locks: 0,
-        interference: None,
-        interference_reps: 3,
-        pgbench_clients: 8,
-    };
+    // --quick sets the defaults wherever it stands; the other options still apply.
+    let quick = std::env::args().any(|a| a == "--quick");
+    let mut a = if quick { Args::quick() } else { Args::full() };
+    let mut waiters_given = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || {
@@ -89,7 +139,10 @@ fn parse_args() -> Result<Args> {
             "--paced-rounds" => a.paced_rounds = value()?.parse()?,
             "--cpu-polls" => a.cpu_polls = value()?.parse()?,
             "--sessions" => a.sessions = value()?.parse()?,
-            "--waiters" => a.waiters = value()?.parse()?,
+            "--waiters" => {
+                a.waiters = value()?.parse()?;
+                waiters_given = true;
+            }
             "--window" => a.window = Duration::from_secs(value()?.parse()?),
             "--pglocks" => a.pglocks = Some(value()?.into()),
             "--pg-activity" => a.pg_activity = Some(value()?.into()),
@@ -100,7 +153,12 @@ fn parse_args() -> Result<Args> {
                 a.interference = Some(Duration::from_secs(value()?.parse()?));
             }
             "--interference-reps" => a.interference_reps = value()?.parse()?,
+            "--lock-manager" => {
+                a.lock_manager = Some(Duration::from_secs(value()?.parse()?));
+            }
+            "--lock-manager-reps" => a.lock_manager_reps = value()?.parse()?,
             "--pgbench-clients" => a.pgbench_clients = value()?.parse()?,
+            "--quick" => {}
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -112,6 +170,17 @@ fn parse_args() -> Result<Args> {
     }
     if a.interference.is_some_and(|w| w.is_zero()) || a.interference_reps == 0 {
         bail!("--interference and --interference-reps must be at least 1");
+    }
+    if a.lock_manager.is_some_and(|w| w.is_zero()) || a.lock_manager_reps == 0 {
+        bail!("--lock-manager and --lock-manager-reps must be at least 1");
+    }
+    if a.lock_manager.is_some() && !waiters_given && !quick {
+        // The lock-manager comparison is specified on a 100-waiter pile-up.
+        a.waiters = 100;
+    }
+    if quick && !external::tmux_installed() {
+        println!("! tmux is not installed: the windows in tmux are skipped");
+        a.tmux = false;
     }
     if a.rounds == 0 || a.cpu_polls == 0 {
         bail!("--rounds and --cpu-polls must be at least 1");
@@ -182,6 +251,14 @@ async fn main() -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
+    if let Some(p) = args.pglocks.as_ref().filter(|p| !p.is_file()) {
+        bail!("--pglocks {}: no such file", p.display());
+    }
+    if args.quick && pglocks_bin(&args).is_none() {
+        bail!(
+            "the pglocks binary is not next to this example: cargo build (or pass --pglocks PATH)"
+        );
+    }
     let cluster;
     let dsn = match &args.conn {
         Some(c) => c.clone(),
@@ -220,9 +297,9 @@ async fn run(args: Args) -> Result<()> {
         println!("! pg_stat_statements is not available: server times are not measured");
     }
     let params = conninfo::resolve(Some(&dsn), &Overrides::default(), &ProcessEnv)?;
-    if args.interference.is_some() {
-        println!("pgbench -i -s 10…");
-        interference::init(&dsn)?;
+    if args.interference.is_some() && args.tmux {
+        println!("pgbench -i -s {}…", args.pgbench_scale);
+        interference::init(&dsn, args.pgbench_scale)?;
     }
     println!(
         "staging {} sessions, {} waiting on locks…",
@@ -255,17 +332,8 @@ async fn run(args: Args) -> Result<()> {
         tokio::time::sleep(args.hold).await;
     }
 
-    if let Some(window) = args.interference {
-        let pglocks = pglocks_bin(&args)
-            .context("the pglocks binary is not next to this example: cargo build --release")?;
-        let opts = interference::Options {
-            window,
-            reps: args.interference_reps,
-            clients: args.pgbench_clients,
-            pglocks,
-            pg_activity: pg_activity_bin(&args),
-        };
-        interference::run(&dsn, &opts).await?;
+    if !args.quick && (args.interference.is_some() || args.lock_manager.is_some()) {
+        workload_modes(&args, &dsn, &bench, &conn, &pile).await?;
         drop(conn);
         drop(pile);
         return Ok(());
@@ -389,11 +457,15 @@ async fn run(args: Args) -> Result<()> {
                 );
             }
             None => println!(
-                "! pg_activity is not installed (pip install pg-activity, or pass --pg-activity PATH): its comparison is skipped"
+                "! no pg_activity (pip install pg-activity, or pass --pg-activity PATH; a quick run takes it only when given): its comparison is skipped"
             ),
         }
     } else {
         println!("! --no-tmux: the TUI and pg_activity windows are skipped");
+    }
+
+    if args.quick {
+        workload_modes(&args, &dsn, &bench, &conn, &pile).await?;
     }
 
     // 5. A confirmed terminate: signal, verify, poll again and draw. Last, as it breaks up
@@ -550,7 +622,45 @@ async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// `--pglocks`, else the release binary next to this example.
+/// What watching costs the workload: the interference windows (the monitors in tmux), then
+/// the lock manager's.
+async fn workload_modes(
+    args: &Args,
+    dsn: &str,
+    bench: &Bench,
+    conn: &Connection,
+    pile: &pileup::Pileup,
+) -> Result<()> {
+    if let Some(window) = args.interference {
+        if args.tmux {
+            let pglocks = pglocks_bin(args).context(
+                "the pglocks binary is not next to this example: cargo build --release (or pass --pglocks PATH)",
+            )?;
+            let opts = interference::Options {
+                window,
+                warmup: args.warmup,
+                reps: args.interference_reps,
+                clients: args.pgbench_clients,
+                pglocks,
+                pg_activity: pg_activity_bin(args),
+            };
+            interference::run(dsn, &opts).await?;
+        } else {
+            println!("! no tmux: the interference windows (monitors in tmux) are skipped");
+        }
+    }
+    if let Some(window) = args.lock_manager {
+        let opts = lock_manager::Options {
+            window,
+            reps: args.lock_manager_reps,
+            clients: args.pgbench_clients,
+        };
+        lock_manager::run(dsn, bench, conn, &pile.waiters, &opts).await?;
+    }
+    Ok(())
+}
+
+/// `--pglocks`, else the binary next to this example (release or debug, as it was built).
 fn pglocks_bin(args: &Args) -> Option<PathBuf> {
     match &args.pglocks {
         Some(p) => Some(p.clone()),
@@ -563,8 +673,11 @@ fn pglocks_bin(args: &Args) -> Option<PathBuf> {
     }
 }
 
-/// `--pg-activity`, else the first on PATH.
+/// `--pg-activity`, else the first on PATH (not in a quick run: only when given).
 fn pg_activity_bin(args: &Args) -> Option<PathBuf> {
+    if args.quick {
+        return args.pg_activity.clone();
+    }
     args.pg_activity.clone().or_else(|| {
         std::env::var_os("PATH").and_then(|path| {
             std::env::split_paths(&path)
