@@ -494,7 +494,24 @@ async fn snapshot_names_the_root_behind_300_queued_sessions() {
         assert_ne!(s["application_name"], "pglocks", "the monitor lists itself");
     }
     let edges = doc["edges"].as_array().unwrap();
-    assert_eq!(edges.len(), QUEUED + 1);
+    // Which waiter has no edge, and what the server said of it, if one is ever missing
+    // (PostgreSQL 13 once gave 300 edges here in CI; not reproduced).
+    let waiters: Vec<i64> = edges
+        .iter()
+        .map(|e| e["waiter"].as_i64().unwrap())
+        .collect();
+    let missing: Vec<&Value> = p
+        .queued
+        .iter()
+        .chain([&p.migration])
+        .filter(|pid| !waiters.contains(&i64::from(**pid)))
+        .filter_map(|pid| sessions.iter().find(|s| s["pid"] == *pid))
+        .collect();
+    assert_eq!(
+        edges.len(),
+        QUEUED + 1,
+        "waiters without an edge: {missing:?}"
+    );
     for e in edges {
         has_keys(e, "an edge", &["waiter", "blocker", "kind", "lock"]);
         has_keys(
