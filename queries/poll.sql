@@ -4,7 +4,8 @@
 --
 -- Why it is written this way:
 -- * pg_blocking_pids() briefly takes the lock manager's partition locks, so it is called
---   only for backends whose wait_event_type is 'Lock' (as pganalyze's collector does).
+--   only for backends whose wait_event_type is 'Lock' (as pganalyze's collector does), and
+--   for the rows that show no wait event but may wait (see `waiting` below).
 -- * Nothing here opens a relation: no pg_relation_size() and friends, no pg_get_indexdef(),
 --   no 'x'::regclass on user tables. Those queue behind a pending AccessExclusiveLock and
 --   would make the monitor part of the pile-up. Names and sizes come from pg_class and
